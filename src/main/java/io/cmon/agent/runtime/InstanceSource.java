@@ -1,0 +1,18 @@
+package io.cmon.agent.runtime;
+
+import java.util.concurrent.CompletionStage;
+
+/** A runtime that knows containers: Docker/Podman, the declared instances file, … */
+public interface InstanceSource extends AutoCloseable {
+
+    String name();
+
+    /** Begin following the runtime; report into the sink from now on, until {@link #close()}. */
+    void start(InstanceSink sink);
+
+    /** Rescan everything now (POST /v1/refresh); completes when the sink has the result. */
+    CompletionStage<Void> refresh();
+
+    @Override
+    void close();
+}

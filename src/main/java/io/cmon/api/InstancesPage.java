@@ -1,0 +1,40 @@
+package io.cmon.api;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import java.util.List;
+
+/**
+ * The agent's {@code GET /v1/instances} answer, which every proxy long-polls: the wire contract between them
+ * (DESIGN §2.5).
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record InstancesPage(
+        @JsonProperty("server") Server server,
+        @JsonProperty("generation") long generation,
+        @JsonProperty("instances") List<Entry> instances) {
+
+    public InstancesPage {
+        instances = instances == null ? List.of() : List.copyOf(instances);
+    }
+
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Server(@JsonProperty("uuid") String uuid, @JsonProperty("hostname") String hostname) {}
+
+    /** vm_owner_uuid is the owner as labelled on the host: an account uuid or a login; the proxy resolves it. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Entry(
+            @JsonProperty("vm_uuid") String vmUuid,
+            @JsonProperty("vm_alias") String vmAlias,
+            @JsonProperty("vm_owner_uuid") String vmOwnerUuid,
+            @JsonProperty("vm_image_uuid") String vmImageUuid,
+            @JsonProperty("vm_brand") String vmBrand,
+            @JsonProperty("groups") List<String> groups,
+            @JsonProperty("state") String state) {
+
+        public Entry {
+            groups = groups == null ? List.of() : List.copyOf(groups);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package io.cmon.config;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Pattern;
+
+/** agent.yaml (DESIGN §4). Absent sections take the defaults; {@code docker} absent or null disables Docker. */
+public record AgentConfig(
+        String listen,
+        Server server,
+        Docker docker,
+        String instancesFile,
+        Labels labels,
+        String defaultOwner,
+        Tls tls,
+        Plugins plugins) implements ConfigLoader.Validated {
+
+    public static final String DEFAULT_LISTEN = "0.0.0.0:9164";
+    private static final Pattern UUID = Pattern.compile(
+            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+
+    public record Server(String uuid, String hostname) {}
+
+    public record Docker(String socket) {}
+
+    public record Labels(String owner, String groups, String uuid) {
+        public Labels {
+            owner = owner == null ? "cmon.owner" : owner;
+            groups = groups == null ? "cmon.groups" : groups;
+            uuid = uuid == null ? "cmon.uuid" : uuid;
+        }
+    }
+
+    /** HTTPS with a required client certificate signed by {@code clientCa}. */
+    public record Tls(String cert, String key, String clientCa) {}
+
+    public record Plugins(String vmDir, String gzDir) {}
+
+    public AgentConfig {
+        listen = listen == null ? DEFAULT_LISTEN : listen;
+        server = server == null ? new Server(null, null) : server;
+        labels = labels == null ? new Labels(null, null, null) : labels;
+        plugins = plugins == null ? new Plugins(null, null) : plugins;
+    }
+
+    public HostPort listenAddress() {
+        return HostPort.parse(listen);
+    }
+
+    public AgentConfig withListen(String newListen) {
+        return new AgentConfig(newListen, server, docker, instancesFile, labels, defaultOwner, tls, plugins);
+    }
+
+    @Override
+    public void validate() {
+        try {
+            HostPort.parse(listen);
+        } catch (IllegalArgumentException e) {
+            throw ConfigException.key("listen", e.getMessage());
+        }
+        if (server.uuid() != null && !UUID.matcher(server.uuid()).matches()) {
+            throw ConfigException.key("server.uuid", "'" + server.uuid() + "' is not a uuid (8-4-4-4-12 hex)");
+        }
+        if (docker != null && (docker.socket() == null || docker.socket().isBlank())) {
+            throw ConfigException.key("docker.socket", "missing; give the path of the Docker/Podman API socket");
+        }
+        if (instancesFile != null && instancesFile.isBlank()) {
+            throw ConfigException.key("instancesFile", "empty path");
+        }
+        if (tls != null) {
+            requireFile("tls.cert", tls.cert());
+            requireFile("tls.key", tls.key());
+            requireFile("tls.clientCa", tls.clientCa());
+        }
+        for (String[] kv : new String[][] {{"labels.owner", labels.owner()}, {"labels.groups", labels.groups()},
+                {"labels.uuid", labels.uuid()}}) {
+            if (kv[1].isBlank()) throw ConfigException.key(kv[0], "empty label key");
+        }
+    }
+
+    static void requireFile(String key, String path) {
+        if (path == null || path.isBlank()) {
+            throw ConfigException.key(key, "missing");
+        }
+        if (!Files.isReadable(Path.of(path))) {
+            throw ConfigException.key(key, "cannot read file '" + path + "'");
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package io.cmon.config;
+
+/** A config file that cannot be used: names the file, the key and what is wrong with it. */
+public final class ConfigException extends RuntimeException {
+
+    private final String file;
+    private final String key;
+    private final String problem;
+
+    public ConfigException(String file, String key, String problem) {
+        super(file + ": " + (key == null || key.isEmpty() ? "" : "key '" + key + "': ") + problem);
+        this.file = file;
+        this.key = key;
+        this.problem = problem;
+    }
+
+    /** For validators that do not know the file name: {@link ConfigLoader} adds it. */
+    public static ConfigException key(String key, String problem) {
+        return new ConfigException("<config>", key, problem);
+    }
+
+    public ConfigException inFile(String file) {
+        return new ConfigException(file, key, problem);
+    }
+
+    public String file() {
+        return file;
+    }
+
+    public String key() {
+        return key;
+    }
+
+    public String problem() {
+        return problem;
+    }
+}

@@ -1,0 +1,138 @@
+package io.cmon.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+
+/** proxy.yaml (DESIGN §4). Paths are taken as written (relative to the working directory). */
+public record ProxyConfig(
+        String listen,
+        String adminListen,
+        String endpoint,
+        String dnsSuffix,
+        Tls tls,
+        Auth auth,
+        String accounts,
+        Agents agents,
+        AgentTls agentTls,
+        RateLimit rateLimit,
+        Timeouts timeouts,
+        String maxResponseBytes) implements ConfigLoader.Validated {
+
+    public record Tls(String cert, String key) {}
+
+    public record Auth(String mode, String tenantCa, String crl) {
+        public Auth {
+            mode = mode == null ? "ca" : mode.toLowerCase(Locale.ROOT);
+        }
+    }
+
+    public record Agents(List<String> static_, String file, String dns) {
+        @com.fasterxml.jackson.annotation.JsonCreator
+        public Agents(@com.fasterxml.jackson.annotation.JsonProperty("static") List<String> static_,
+                      @com.fasterxml.jackson.annotation.JsonProperty("file") String file,
+                      @com.fasterxml.jackson.annotation.JsonProperty("dns") String dns) {
+            this.static_ = static_ == null ? List.of() : List.copyOf(static_);
+            this.file = file;
+            this.dns = dns;
+        }
+
+        public List<String> staticAgents() {
+            return static_;
+        }
+    }
+
+    public record AgentTls(String cert, String key, String ca) {}
+
+    public record RateLimit(Double rate, Integer burst) {
+        public RateLimit {
+            rate = rate == null ? 100.0 : rate;
+            burst = burst == null ? 1000 : burst;
+        }
+    }
+
+    public record Timeouts(String request) {
+        public Timeouts {
+            request = request == null ? "10s" : request;
+        }
+    }
+
+    public ProxyConfig {
+        listen = listen == null ? "0.0.0.0:9163" : listen;
+        adminListen = adminListen == null ? "127.0.0.1:9166" : adminListen;
+        endpoint = endpoint == null ? "cmon.example.com" : endpoint;
+        dnsSuffix = dnsSuffix == null ? endpoint : dnsSuffix;
+        auth = auth == null ? new Auth(null, null, null) : auth;
+        agents = agents == null ? new Agents(List.of("127.0.0.1:9164"), null, null) : agents;
+        rateLimit = rateLimit == null ? new RateLimit(null, null) : rateLimit;
+        timeouts = timeouts == null ? new Timeouts(null) : timeouts;
+        maxResponseBytes = maxResponseBytes == null ? "64MiB" : maxResponseBytes;
+    }
+
+    public HostPort listenAddress() {
+        return HostPort.parse(listen);
+    }
+
+    public HostPort adminAddress() {
+        return HostPort.parse(adminListen);
+    }
+
+    public Duration requestTimeout() {
+        return Durations.parse(timeouts.request());
+    }
+
+    public long maxResponseSize() {
+        return ByteSizes.parse(maxResponseBytes);
+    }
+
+    public ProxyConfig withListen(String newListen, String newAdminListen) {
+        return new ProxyConfig(newListen == null ? listen : newListen,
+                newAdminListen == null ? adminListen : newAdminListen, endpoint, dnsSuffix, tls, auth, accounts,
+                agents, agentTls, rateLimit, timeouts, maxResponseBytes);
+    }
+
+    @Override
+    public void validate() {
+        check("listen", () -> HostPort.parse(listen));
+        check("adminListen", () -> HostPort.parse(adminListen));
+        check("timeouts.request", () -> Durations.parse(timeouts.request()));
+        check("maxResponseBytes", () -> ByteSizes.parse(maxResponseBytes));
+        if (tls == null) {
+            throw ConfigException.key("tls", "missing; the proxy serves HTTPS only: give {cert, key}");
+        }
+        AgentConfig.requireFile("tls.cert", tls.cert());
+        AgentConfig.requireFile("tls.key", tls.key());
+        switch (auth.mode()) {
+            case "ca" -> AgentConfig.requireFile("auth.tenantCa", auth.tenantCa());
+            case "account-key" -> { }
+            default -> throw ConfigException.key("auth.mode", "'" + auth.mode() + "' is not one of: ca, account-key");
+        }
+        if (auth.crl() != null) AgentConfig.requireFile("auth.crl", auth.crl());
+        AgentConfig.requireFile("accounts", accounts);
+        if (agents.staticAgents().isEmpty() && agents.file() == null && agents.dns() == null) {
+            throw ConfigException.key("agents", "no agents: give agents.static, agents.file or agents.dns");
+        }
+        for (int i = 0; i < agents.staticAgents().size(); i++) {
+            String a = agents.staticAgents().get(i);
+            check("agents.static[" + i + "]", () -> HostPort.parse(a));
+        }
+        if (agentTls != null) {
+            AgentConfig.requireFile("agentTls.cert", agentTls.cert());
+            AgentConfig.requireFile("agentTls.key", agentTls.key());
+            AgentConfig.requireFile("agentTls.ca", agentTls.ca());
+        }
+        if (rateLimit.rate() <= 0) throw ConfigException.key("rateLimit.rate", "must be > 0");
+        if (rateLimit.burst() < 1) throw ConfigException.key("rateLimit.burst", "must be >= 1");
+        if (dnsSuffix.isBlank() || endpoint.isBlank()) {
+            throw ConfigException.key(endpoint.isBlank() ? "endpoint" : "dnsSuffix", "empty name");
+        }
+    }
+
+    private static void check(String key, Runnable parse) {
+        try {
+            parse.run();
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw ConfigException.key(key, e.getMessage());
+        }
+    }
+}

@@ -186,6 +186,39 @@ class ProxyTlsTest {
     }
 
     @Test
+    void theSessionCacheIsBoundedLeastRecentlyUsedFirst() throws Exception {
+        cache = new SessionAuthCache(new CaAuthenticator(pki.caCert(), null, accounts), 2);
+        TestPki.Issued alice = pki.client("alice");
+        try (Client a = new Client(alice); Client b = new Client(alice); Client c = new Client(alice)) {
+            a.get("/");
+            b.get("/");
+            a.get("/"); // b is now the least recently used
+            c.get("/");
+            assertThat(cache.size()).isEqualTo(2);
+            assertThat(cache.misses()).isEqualTo(3);
+            a.get("/");
+            assertThat(cache.hits()).as("a stayed").isEqualTo(2);
+            b.get("/");
+            assertThat(cache.misses()).as("b was evicted").isEqualTo(4);
+        }
+    }
+
+    @Test
+    void aNewTenantCaBundleReverifiesOpenSessionsOnce() throws Exception {
+        CaAuthenticator authenticator = new CaAuthenticator(pki.caCert(), null, accounts);
+        cache = new SessionAuthCache(authenticator, 100);
+        TestPki other = TestPki.create(dir.resolve("other"));
+        try (Client c = new Client(pki.client("alice"))) {
+            assertThat(c.get("/").status()).isEqualTo(200);
+            Files.writeString(pki.caCert(), Files.readString(other.caCert())); // the old CA is no longer trusted
+            assertThat(authenticator.reloadTrust()).isTrue();
+            assertThat(c.get("/")).isEqualTo(new Response(401, "untrusted"));
+            assertThat(c.get("/")).isEqualTo(new Response(401, "untrusted"));
+            assertThat(cache.misses()).isEqualTo(2);
+        }
+    }
+
+    @Test
     void tls11IsRefusedAndTls12Accepted() throws Exception {
         OpenSsl refused = openssl("-tls1_1");
         assertThat(refused.exit).isNotZero();

@@ -3,6 +3,7 @@ package io.cmon.agent.runtime;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -44,9 +45,7 @@ final class DeclaredFile {
         try {
             root = YAML.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new Unreadable(fileName + ": not valid YAML"
-                    + (e.getLocation() != null ? " at line " + e.getLocation().getLineNr() : "") + ": "
-                    + e.getOriginalMessage().replaceAll("\\s*\\R\\s*", " ").trim()); // one log line
+            throw new Unreadable(fileName + ": not valid YAML" + yamlProblem(e));
         }
         List<Entry> entries = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
@@ -169,6 +168,18 @@ final class DeclaredFile {
             throw new BadKey(where + "." + key + ": must be a single value, found " + kind(v));
         }
         return v.asText().trim();
+    }
+
+    /** Where and what, on one log line (snakeyaml's own message spans lines and quotes the text). */
+    private static String yamlProblem(JsonProcessingException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof MarkedYAMLException m && m.getProblemMark() != null) {
+                return " at line " + (m.getProblemMark().getLine() + 1) + ", column "
+                        + (m.getProblemMark().getColumn() + 1) + ": " + m.getProblem();
+            }
+        }
+        return (e.getLocation() != null ? " at line " + e.getLocation().getLineNr() : "") + ": "
+                + e.getOriginalMessage().replaceAll("\\s*\\R\\s*", " ").trim();
     }
 
     private static String stripTrailingSlash(String path) {

@@ -81,7 +81,8 @@ class DeclaredFileTest {
     @Test
     void fileThatIsNotYamlOrNotTheRightShapeIsUnreadableAsAWhole() {
         assertThatThrownBy(() -> DeclaredFile.parse("instances:\n  - {uuid: [\n", "i.yaml", null))
-                .isInstanceOf(DeclaredFile.Unreadable.class).hasMessageStartingWith("i.yaml: not valid YAML at line");
+                .isInstanceOf(DeclaredFile.Unreadable.class)
+                .hasMessage("i.yaml: not valid YAML at line 3, column 1: expected the node content, but found '<stream end>'");
         assertThatThrownBy(() -> DeclaredFile.parse("instances: {uuid: x}\n", "i.yaml", null))
                 .isInstanceOf(DeclaredFile.Unreadable.class)
                 .hasMessage("i.yaml: 'instances' must be a list, found a mapping");

@@ -191,7 +191,7 @@ public final class DockerSource implements InstanceSource {
                     eventStream = resp;
                     RecordParser lines = RecordParser.newDelimited("\n", resp);
                     lines.handler(line -> {
-                        if (attempt == epoch && line.length() > 0) {
+                        if (!closed && attempt == epoch && line.length() > 0) {
                             onEvent(line);
                         }
                     });

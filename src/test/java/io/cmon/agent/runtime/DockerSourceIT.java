@@ -52,9 +52,10 @@ class DockerSourceIT {
                 "--label", "cmon.owner=alice", "--label", "cmon.groups= web, db,,web"), "sleep", "300");
         long returned = System.nanoTime();
 
+        // the create event may show it as "created" first; docker run returns once it is started
         await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(5))
-                .until(() -> inventory.byUuid(uuid).isPresent());
-        System.out.printf("docker run returned → in inventory: %d ms%n", (System.nanoTime() - returned) / 1_000_000);
+                .until(() -> inventory.byUuid(uuid).map(Instance::running).orElse(false));
+        System.out.printf("docker run returned → running in inventory: %d ms%n", (System.nanoTime() - returned) / 1_000_000);
 
         Instance i = inventory.byUuid(uuid).orElseThrow();
         String image = DOCKER.run("inspect", "--format", "{{.Image}}", id);

@@ -4,7 +4,7 @@ import io.cmon.agent.collect.gz.GzMetrics;
 import io.cmon.agent.http.AgentHttpServer;
 import io.cmon.agent.http.Exposition;
 import io.cmon.agent.http.InstanceCollection;
-import io.cmon.agent.runtime.Instance;
+import io.cmon.agent.runtime.DockerSource;
 import io.cmon.agent.runtime.InstanceInventory;
 import io.cmon.agent.runtime.InstanceSource;
 import io.cmon.config.AgentConfig;
@@ -121,7 +121,9 @@ public final class Agent implements AutoCloseable {
 
     private static List<InstanceSource> sources(AgentConfig config, Vertx vertx) {
         List<InstanceSource> out = new ArrayList<>();
-        // wired when the runtime sources are merged
+        if (config.docker() != null) {
+            out.add(new DockerSource(vertx, config.docker().socket(), config.labels(), config.defaultOwner()));
+        }
         return out;
     }
 

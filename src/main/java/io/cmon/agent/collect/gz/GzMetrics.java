@@ -124,6 +124,7 @@ public final class GzMetrics {
 
     private MetricSnapshot instances() {
         Map<String, Long> counts = new TreeMap<>(instancesByState.get());
+        counts.putIfAbsent("running", 0L); // a series that exists at zero, rather than none, for alerts and graphs
         return gauge("cmon_instances", "Instances known to the agent, by state.",
                 counts.entrySet().stream().map(e -> GaugeDataPointSnapshot.builder()
                         .labels(Labels.of("state", e.getKey())).value(e.getValue()).build()).toList());

@@ -60,6 +60,7 @@ class GzMetricsTest {
         assertThat(text).contains("node_cpu_seconds_total{cpu=\"0\",mode=\"user\"} 25.47",
                 "node_scrape_collector_success{collector=\"cpu\"} 1.0",
                 "node_scrape_collector_success{collector=\"loadavg\"} 0.0",
+                "cmon_instances{state=\"running\"} 0.0",
                 "node_scrape_collector_success{collector=\"meminfo\"} 0.0",
                 "cmon_agent_up 1.0");
         assertThat(text).doesNotContain("node_load1 ", "node_memory_");

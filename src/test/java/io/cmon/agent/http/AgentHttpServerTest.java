@@ -13,7 +13,9 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.vertx.core.Vertx;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -50,8 +52,8 @@ class AgentHttpServerTest {
     static final MetricSnapshots FIXED = MetricSnapshots.of(GaugeSnapshot.builder().name("mem_limit").help("bytes")
             .dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().value(67108864).build()).build());
 
-    Vertx vertx;
-    ExecutorService workers;
+    static Vertx vertx;
+    static ExecutorService workers;
     InstanceInventory inventory;
     AgentHttpServer server;
     int port;
@@ -74,10 +76,20 @@ class AgentHttpServerTest {
                 "test");
     }
 
-    @BeforeEach
-    void start() throws Exception {
+    @BeforeAll
+    static void startVertx() {
         vertx = Vertx.vertx();
         workers = Executors.newFixedThreadPool(2);
+    }
+
+    @AfterAll
+    static void stopVertx() throws Exception {
+        vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        workers.shutdownNow();
+    }
+
+    @BeforeEach
+    void start() throws Exception {
         inventory = new InstanceInventory();
         GzMetrics gz = new GzMetrics(Path.of("/proc"), Clock.systemUTC(), () -> Map.of("running", 1L), "test");
         server = new AgentHttpServer(vertx, new ServerIdentity("3d1219c7-c4c5-404a-aa1f-6d2a48adfda4", "cn-1"),
@@ -90,8 +102,6 @@ class AgentHttpServerTest {
     @AfterEach
     void stop() throws Exception {
         server.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-        vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-        workers.shutdownNow();
     }
 
     HttpResponse<byte[]> get(String path, String... headers) throws IOException, InterruptedException {

@@ -18,6 +18,9 @@ package io.cmon.agent.collect;
  */
 public record MemoryStat(long usage, long limit, long swap, long swapLimit) {
 
+    /** v1 writes "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 with 4 KiB pages); anything this big is it. */
+    static final long V1_UNLIMITED = 1L << 62;
+
     /**
      * @param memswUsage {@code memory.memsw.usage_in_bytes}, null without swap accounting
      * @param memswLimit {@code memory.memsw.limit_in_bytes}, null without swap accounting
@@ -30,8 +33,7 @@ public record MemoryStat(long usage, long limit, long swap, long swapLimit) {
         if (memswUsage != null && memswLimit != null) {
             swap = Math.max(0, KeyedValues.single(memswUsage) - used);
             long memsw = KeyedValues.single(memswLimit);
-            // memsw.limit >= limit always; an unlimited memsw minus the limit is still astronomically large
-            swapLimit = Math.max(0, memsw - configuredLimit);
+            swapLimit = memsw >= V1_UNLIMITED ? host.swapTotal() : Math.max(0, memsw - configuredLimit);
         }
         return new MemoryStat(used, Math.min(configuredLimit, host.memTotal()), swap,
                 Math.min(swapLimit, host.swapTotal()));

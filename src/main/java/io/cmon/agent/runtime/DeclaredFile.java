@@ -46,7 +46,7 @@ final class DeclaredFile {
         } catch (JsonProcessingException e) {
             throw new Unreadable(fileName + ": not valid YAML"
                     + (e.getLocation() != null ? " at line " + e.getLocation().getLineNr() : "") + ": "
-                    + e.getOriginalMessage());
+                    + e.getOriginalMessage().replaceAll("\\s*\\R\\s*", " ").trim()); // one log line
         }
         List<Entry> entries = new ArrayList<>();
         List<String> warnings = new ArrayList<>();

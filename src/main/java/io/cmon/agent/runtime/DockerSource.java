@@ -61,6 +61,7 @@ public final class DockerSource implements InstanceSource {
     private InstanceSink sink;
     private boolean closed;
     private boolean connected;
+    private boolean everConnected;
     private int epoch; // bumps per connection attempt; callbacks of an older stream are ignored
     private long backoffMs = BACKOFF_MIN_MS;
     private long resyncTimer = -1;
@@ -147,9 +148,9 @@ public final class DockerSource implements InstanceSource {
                 })
                 .compose(v -> subscribe(attempt, lastEventTime != null ? lastEventTime : checkpoint))
                 .onSuccess(v -> {
-                    if (!connected && backoffMs > BACKOFF_MIN_MS) {
-                        LOG.info("docker: connected again to {} ({} containers)", socketPath, known.size());
-                    }
+                    LOG.info("docker: {} {} ({}, {} containers)", everConnected ? "following again" : "following",
+                            socketPath, brand, known.size());
+                    everConnected = true;
                     connected = true;
                     backoffMs = BACKOFF_MIN_MS;
                 })
@@ -161,8 +162,10 @@ public final class DockerSource implements InstanceSource {
             return;
         }
         epoch++;
-        if (connected || backoffMs == BACKOFF_MIN_MS) {
+        if (connected) {
             LOG.warn("docker: lost {} ({}); reconnecting", socketPath, cause.toString());
+        } else if (backoffMs == BACKOFF_MIN_MS) {
+            LOG.warn("docker: cannot reach {} ({}); retrying", socketPath, cause.toString());
         } else {
             LOG.debug("docker: {} still unreachable ({}); next try in {} ms", socketPath, cause, backoffMs);
         }

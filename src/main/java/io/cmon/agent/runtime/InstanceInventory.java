@@ -5,7 +5,6 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -13,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -41,13 +41,15 @@ public final class InstanceInventory implements InstanceSink {
     private final Map<String, Map<String, Instance>> bySource = new LinkedHashMap<>();
     /** The visible (winning) record per uuid; read without the lock. */
     private final ConcurrentHashMap<String, Instance> visible = new ConcurrentHashMap<>();
+    /** The same, in uuid order, so that a snapshot is a copy and not a sort. Guarded by lock. */
+    private final TreeMap<String, Instance> sorted = new TreeMap<>();
     private final Set<String> conflictsLogged = new HashSet<>();
     /** waiter → the generation it waits to pass. */
     private final ConcurrentHashMap<CompletableFuture<Snapshot>, Long> waiters = new ConcurrentHashMap<>();
     private final List<Consumer<String>> removalListeners = new CopyOnWriteArrayList<>();
 
     private volatile long generation;
-    /** Built lazily: sorting on every change would make a burst of events O(n² log n). */
+    /** Built lazily: copying on every change would make a burst of events O(n²). */
     private volatile Snapshot snapshot = new Snapshot(0, List.of());
 
     public Optional<Instance> byUuid(String uuid) {
@@ -61,9 +63,7 @@ public final class InstanceInventory implements InstanceSink {
         }
         synchronized (lock) {
             if (snapshot.generation() != generation) {
-                List<Instance> all = new ArrayList<>(visible.values());
-                all.sort(Comparator.comparing(Instance::uuid));
-                snapshot = new Snapshot(generation, all);
+                snapshot = new Snapshot(generation, List.copyOf(sorted.values()));
             }
             return snapshot;
         }
@@ -182,6 +182,11 @@ public final class InstanceInventory implements InstanceSink {
             }
         }
         Instance before = winner == null ? visible.remove(uuid) : visible.put(uuid, winner);
+        if (winner == null) {
+            sorted.remove(uuid);
+        } else {
+            sorted.put(uuid, winner);
+        }
         if (winner == null) {
             if (before != null) {
                 removed.add(uuid);

@@ -13,6 +13,7 @@ import io.cmon.agent.runtime.InstanceInventory;
 import io.cmon.agent.runtime.InstanceSource;
 import io.cmon.config.AgentConfig;
 import io.cmon.config.HostPort;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -127,8 +128,10 @@ public final class Agent implements AutoCloseable {
             }
 
             GzMetrics gz = new GzMetrics(PROC, Clock.systemUTC(), () -> countByState(inventory), version);
+            PrometheusRegistry self = new PrometheusRegistry();
+            JvmMetrics.builder().register(self); // the agent's own heap, threads, GC at /metrics
             AgentHttpServer http = new AgentHttpServer(vertx, server, inventory, metrics::collect, gz, sources,
-                    workers, new Exposition(), new PrometheusRegistry());
+                    workers, new Exposition(), self);
             for (InstanceSource s : sources) {
                 s.start(inventory);
             }

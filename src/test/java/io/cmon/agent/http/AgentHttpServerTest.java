@@ -180,6 +180,16 @@ class AgentHttpServerTest {
     }
 
     @Test
+    void aLongPollWhoseCallerHangsUpIsForgotten() throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.getOutputStream().write(("GET /v1/instances?since=" + inventory.generation()
+                    + "&wait=5m HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            await().atMost(Duration.ofSeconds(2)).until(() -> inventory.waiting() == 1);
+        }
+        await().atMost(Duration.ofSeconds(2)).until(() -> inventory.waiting() == 0);
+    }
+
+    @Test
     void longPollAnswersAtTheWaitWithTheSameGeneration() throws Exception {
         long g = inventory.generation();
         long start = System.nanoTime();

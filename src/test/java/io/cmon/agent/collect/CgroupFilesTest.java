@@ -1,0 +1,54 @@
+package io.cmon.agent.collect;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class CgroupFilesTest {
+
+    @Test
+    void runningInstanceResolvesThroughItsProcCgroupOnEachV1Controller() throws Exception {
+        Path root = Fixtures.root("cgroup-v1");
+
+        InstanceCgroup cg = Fixtures.cgroups("cgroup-v1").resolve(Fixtures.running("u", Fixtures.V1_PID));
+
+        assertThat(cg.v1().get("memory")).isEqualTo(root.resolve("sys/fs/cgroup/memory/docker/" + Fixtures.V1_ID));
+        assertThat(cg.v1().get("cpuacct")).isEqualTo(root.resolve("sys/fs/cgroup/cpuacct/docker/" + Fixtures.V1_ID));
+        assertThat(cg.unified()).contains(root.resolve("sys/fs/cgroup/unified/docker/" + Fixtures.V1_ID));
+        assertThat(cg.unifiedMirrorsV1()).isTrue();
+        assertThat(cg.readV1("memory", "memory.limit_in_bytes")).contains("67108864\n");
+    }
+
+    @Test
+    void runningInstanceOnV2ResolvesToItsSystemdScope() throws Exception {
+        InstanceCgroup cg = Fixtures.cgroups("cgroup-v2").resolve(Fixtures.running("u", Fixtures.V2_PID));
+
+        assertThat(cg.v1()).isEmpty();
+        assertThat(cg.requireV2("memory.max")).isEqualTo("268435456\n");
+    }
+
+    @Test
+    void instanceWithoutPidUsesItsDeclaredCgroupInEveryHierarchy() throws Exception {
+        InstanceCgroup cg = Fixtures.cgroups("cgroup-v1").resolve(Fixtures.byCgroup("u", "/docker/" + Fixtures.V1_ID));
+
+        assertThat(cg.requireV1("cpuacct", "cpuacct.usage_user")).isEqualTo("1959605222\n");
+        assertThat(cg.anyProcess()).hasValue(Fixtures.V1_PID);
+    }
+
+    @Test
+    void missingControllerFileIsEmptyNotAnError() throws Exception {
+        InstanceCgroup cg = Fixtures.cgroups("cgroup-v2").resolve(Fixtures.running("u", Fixtures.V2_PID));
+
+        assertThat(cg.readV2("memory.no_such_file")).isEmpty();
+        assertThat(cg.readV1("memory", "memory.usage_in_bytes")).isEmpty();
+    }
+
+    @Test
+    void instanceWithNeitherPidNorCgroupIsAnError() {
+        assertThatThrownBy(() -> Fixtures.cgroups("cgroup-v1").resolve(Fixtures.byCgroup("u", null)))
+                .hasMessageContaining("neither a live pid nor a cgroup");
+    }
+}

@@ -1,0 +1,184 @@
+package io.cmon.agent.collect;
+
+import io.cmon.agent.runtime.Instance;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class InstanceMetricsTest {
+
+    private static final Instance WEB = Fixtures.running("6f1c0000-0000-4000-8000-000000000001", 1);
+    private final ExecutorService workers = Executors.newFixedThreadPool(4);
+    private final long[] now = {0};
+
+    @AfterEach
+    void stop() {
+        workers.shutdownNow();
+    }
+
+    /** A collector that counts its calls and, optionally, throws or waits for a gate. */
+    private static final class Counting implements Collector {
+        final String name;
+        final Duration ttl;
+        final AtomicInteger calls = new AtomicInteger();
+        volatile boolean failing;
+        volatile CountDownLatch gate;
+
+        Counting(String name, Duration ttl) {
+            this.name = name;
+            this.ttl = ttl;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public Duration ttl() {
+            return ttl;
+        }
+
+        @Override
+        public List<MetricSnapshot> collect(Instance instance) throws Exception {
+            int call = calls.incrementAndGet();
+            if (gate != null) {
+                gate.await(5, TimeUnit.SECONDS);
+            }
+            if (failing) {
+                throw new IllegalStateException("kernel said no");
+            }
+            return List.of(Metrics.gauge(name + "_calls", "calls", call));
+        }
+    }
+
+    private InstanceMetrics metrics(Collector... collectors) {
+        return new InstanceMetrics(List.of(collectors), workers, () -> now[0]);
+    }
+
+    private static Double value(MetricSnapshots snapshots, String name) {
+        return snapshots.stream().filter(s -> s.getMetadata().getName().equals(name)).findFirst()
+                .map(s -> ((GaugeSnapshot) s).getDataPoints().get(0).getValue()).orElse(null);
+    }
+
+    @Test
+    void aThrowingCollectorIsUnavailableWhileTheOthersAreReported() throws Exception {
+        Counting broken = new Counting("broken", Duration.ofSeconds(1));
+        broken.failing = true;
+        Counting fine = new Counting("fine", Duration.ofSeconds(1));
+
+        MetricSnapshots out = metrics(broken, fine).collect(WEB).get(1, TimeUnit.SECONDS);
+
+        assertThat(value(out, "broken_metrics_available_boolean")).isEqualTo(0.0);
+        assertThat(value(out, "broken_calls")).isNull();
+        assertThat(value(out, "fine_metrics_available_boolean")).isEqualTo(1.0);
+        assertThat(value(out, "fine_calls")).isEqualTo(1.0);
+        assertThat(value(out, "fine_metrics_timer_seconds")).isGreaterThanOrEqualTo(0.0);
+    }
+
+    @Test
+    void aSecondScrapeWithinTheTtlIsServedFromCacheAndSaysSo() throws Exception {
+        Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
+        InstanceMetrics metrics = metrics(cpu);
+
+        MetricSnapshots first = metrics.collect(WEB).get(1, TimeUnit.SECONDS);
+        now[0] += Duration.ofMillis(999).toNanos();
+        MetricSnapshots second = metrics.collect(WEB).get(1, TimeUnit.SECONDS);
+        now[0] += Duration.ofMillis(2).toNanos();
+        MetricSnapshots third = metrics.collect(WEB).get(1, TimeUnit.SECONDS);
+
+        assertThat(value(first, "cpu_metrics_cached_boolean")).isEqualTo(0.0);
+        assertThat(value(second, "cpu_metrics_cached_boolean")).isEqualTo(1.0);
+        assertThat(value(second, "cpu_calls")).isEqualTo(1.0);
+        assertThat(value(third, "cpu_metrics_cached_boolean")).isEqualTo(0.0);
+        assertThat(value(third, "cpu_calls")).isEqualTo(2.0);
+    }
+
+    @Test
+    void concurrentScrapesOfOneInstanceShareOneCollection() throws Exception {
+        Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
+        cpu.gate = new CountDownLatch(1);
+        InstanceMetrics metrics = metrics(cpu);
+
+        List<CompletableFuture<MetricSnapshots>> scrapes = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            scrapes.add(metrics.collect(WEB));
+        }
+        cpu.gate.countDown();
+
+        for (CompletableFuture<MetricSnapshots> scrape : scrapes) {
+            assertThat(value(scrape.get(1, TimeUnit.SECONDS), "cpu_calls")).isEqualTo(1.0);
+        }
+        assertThat(cpu.calls).hasValue(1);
+    }
+
+    @Test
+    void otherInstancesHaveTheirOwnCollection() throws Exception {
+        Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
+        InstanceMetrics metrics = metrics(cpu);
+
+        metrics.collect(WEB).get(1, TimeUnit.SECONDS);
+        MetricSnapshots other = metrics.collect(Fixtures.running("other", 2)).get(1, TimeUnit.SECONDS);
+
+        assertThat(value(other, "cpu_metrics_cached_boolean")).isEqualTo(0.0);
+        assertThat(cpu.calls).hasValue(2);
+    }
+
+    @Test
+    void aFailingCollectorIsRetriedAfterItsTtlAndRecovers() throws Exception {
+        Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
+        cpu.failing = true;
+        InstanceMetrics metrics = metrics(cpu);
+
+        MetricSnapshots failed = metrics.collect(WEB).get(1, TimeUnit.SECONDS);
+        MetricSnapshots cachedFailure = metrics.collect(WEB).get(1, TimeUnit.SECONDS);
+        cpu.failing = false;
+        now[0] += Duration.ofSeconds(2).toNanos();
+        MetricSnapshots retried = metrics.collect(WEB).get(1, TimeUnit.SECONDS);
+
+        assertThat(value(failed, "cpu_metrics_available_boolean")).isEqualTo(0.0);
+        assertThat(value(cachedFailure, "cpu_metrics_available_boolean")).isEqualTo(0.0);
+        assertThat(cpu.calls).hasValue(2);
+        assertThat(value(retried, "cpu_metrics_available_boolean")).isEqualTo(1.0);
+        assertThat(value(retried, "cpu_calls")).isEqualTo(2.0);
+    }
+
+    @Test
+    void forgottenInstanceIsCollectedAfresh() throws Exception {
+        Counting cpu = new Counting("cpu", Duration.ofHours(1));
+        InstanceMetrics metrics = metrics(cpu);
+
+        metrics.collect(WEB).get(1, TimeUnit.SECONDS);
+        metrics.forget(WEB.uuid());
+        MetricSnapshots again = metrics.collect(WEB).get(1, TimeUnit.SECONDS);
+
+        assertThat(value(again, "cpu_metrics_cached_boolean")).isEqualTo(0.0);
+        assertThat(cpu.calls).hasValue(2);
+    }
+
+    @Test
+    void aSaturatedWorkerPoolMakesTheCollectorUnavailableNotTheScrapeFail() throws Exception {
+        Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
+        InstanceMetrics metrics = new InstanceMetrics(List.of(cpu), task -> {
+            throw new java.util.concurrent.RejectedExecutionException("full");
+        });
+
+        MetricSnapshots out = metrics.collect(WEB).get(1, TimeUnit.SECONDS);
+
+        assertThat(value(out, "cpu_metrics_available_boolean")).isEqualTo(0.0);
+    }
+}

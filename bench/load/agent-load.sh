@@ -4,11 +4,13 @@
 #
 #   bench/load/agent-load.sh                 (root; the shared dockerd; image cmon-busybox:latest; wrk, socat, jq, curl)
 #
-# Knobs (environment): CONTAINERS=200 WRK_SECONDS=15 WRK_CONNS=4 WRK_THREADS=1 KEEP_WORK=1 (keep logs in /tmp).
+# Knobs (environment): CONTAINERS=200 DOCKER_CONNS=50 DOCKER_SEQ=10 WRK_SECONDS=15 WRK_CONNS=4 WRK_THREADS=1 KEEP_WORK=1 (keep logs in /tmp).
 # Every container is `--network none`, labelled cmon.test=perf, and removed at the end, also on failure.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CONTAINERS="${CONTAINERS:-200}"
+DOCKER_CONNS="${DOCKER_CONNS:-50}"
+DOCKER_SEQ="${DOCKER_SEQ:-10}"
 ROUTE="${ROUTE:-instance_metrics}"   # the route label of /v1/<uuid>/metrics in the agent's request histogram
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -36,7 +38,8 @@ await_http "$base/_ping" 30
 socat_port=$(free_port)
 spawn socat socat "TCP-LISTEN:$socat_port,bind=127.0.0.1,reuseaddr,fork" "UNIX-CONNECT:$DOCKER_SOCK" >/dev/null
 docker_tcp="http://127.0.0.1:$socat_port"
-dockerd_pids="$(pgrep -x dockerd | tr '\n' ' ')$(pgrep -x containerd | tr '\n' ' ')"
+# Docker's side of a stats request: dockerd, containerd and the per-container shims (which read the cgroups)
+docker_pids() { pgrep -x dockerd; pgrep -x containerd; pgrep -f '^/usr/bin/containerd-shim' || true; }
 
 echo "# machine: $(nproc) cores, $(uname -r), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# docker $(docker version --format '{{.Server.Version}}') API $api, agent pid $agent, wrk -t$WRK_THREADS -c$WRK_CONNS -d${WRK_SECONDS}s"
@@ -86,16 +89,21 @@ measure() {
   echo "agent.uncached.server $tag $(hist_delta "$WORK/m0" "$WORK/m1" "$ROUTE")"
 
   # Docker's stats API for the same containers: sequential on one connection, then wrk through socat
-  mapfile -t urls < <(sed "s#^#http://localhost#" "$WORK/docker-paths")
+  # each answer waits for Docker's next 1 s collection tick: bounded to DOCKER_SEQ containers
+  mapfile -t urls < <(head -n "$DOCKER_SEQ" "$WORK/docker-paths" | sed "s#^#http://localhost#")
   if [[ "$n" -eq 1 ]]; then for ((k = 0; k < 5; k++)); do urls+=("${urls[0]}"); done; fi
   seq_latency "docker.stats.oneshot.client $tag" --unix-socket "$DOCKER_SOCK" -- "${urls[@]}"
   seq_latency "docker.stats.streamfalse.client $tag" --unix-socket "$DOCKER_SOCK" -- \
     "http://localhost/containers/$id/stats?stream=false" "http://localhost/containers/$id/stats?stream=false" \
     "http://localhost/containers/$id/stats?stream=false"
-  bench_wrk "docker.same $tag" "$dockerd_pids" "$docker_tcp/containers/$id/stats?stream=false$oneshot"
+  # Docker answers on its collector's 1 s tick: with 4 connections that is ~4 req/s, so give it DOCKER_CONNS
+  local dpids
+  dpids=$(docker_pids | tr '\n' ' ')
+  WRK_CONNS=$DOCKER_CONNS bench_wrk "docker.same $tag c=$DOCKER_CONNS" "$dpids" \
+    "$docker_tcp/containers/$id/stats?stream=false$oneshot"
   if [[ "$n" -gt 1 ]]; then
-    bench_wrk "docker.rotate $tag" "$dockerd_pids" "$docker_tcp/containers/$id/stats?stream=false$oneshot" \
-      -- "$WORK/docker-paths"
+    WRK_CONNS=$DOCKER_CONNS bench_wrk "docker.rotate $tag c=$DOCKER_CONNS" "$dpids" \
+      "$docker_tcp/containers/$id/stats?stream=false$oneshot" -- "$WORK/docker-paths"
   fi
 }
 
@@ -105,7 +113,7 @@ await_instances "$base" 1
 first_id=$(perf_container_ids | head -1)
 first_uuid=$(uuid_of "$first_id")
 # JIT warm-up, not reported
-WRK_SECONDS=5 bench_wrk warmup "$agent" "$base/v1/$first_uuid/metrics" >/dev/null
+WRK_SECONDS=10 bench_wrk warmup "$agent" "$base/v1/$first_uuid/metrics" >/dev/null
 echo "# load at n=1: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure 1 "$first_uuid" "$first_id"
 
@@ -115,4 +123,15 @@ await_instances "$base" "$CONTAINERS"
 sleep 5 # let the agent's per-instance background work (load sampler, fs walk) start for the new ones
 echo "# load at n=$CONTAINERS: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure "$CONTAINERS" "$first_uuid" "$first_id"
+
+# Reference point for the server view: the agent's /v1/gz/metrics against node_exporter's /metrics (its default
+# collectors: a much larger page), same wrk settings.
+if command -v prometheus-node-exporter >/dev/null; then
+  ne_port=$(free_port)
+  ne=$(spawn node_exporter prometheus-node-exporter --web.listen-address="127.0.0.1:$ne_port")
+  await_http "http://127.0.0.1:$ne_port/metrics" 20
+  bench_wrk "agent.gz n=$CONTAINERS bytes=$(curl -fsS "$base/v1/gz/metrics" | wc -c)" "$agent" "$base/v1/gz/metrics"
+  bench_wrk "node_exporter bytes=$(curl -fsS "http://127.0.0.1:$ne_port/metrics" | wc -c)" "$ne" \
+    "http://127.0.0.1:$ne_port/metrics"
+fi
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"

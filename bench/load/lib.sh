@@ -99,8 +99,10 @@ cpu_ms() {
   local total=0 pid ticks hz
   hz=$(getconf CLK_TCK)
   for pid in "$@"; do
+    [[ -r "/proc/$pid/stat" ]] || continue # a process that has gone (short-lived runc helpers)
     # fields 14 and 15 of /proc/<pid>/stat, counted after the ") " that closes the command name
-    ticks=$(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')
+    ticks=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}')
+    [[ -n "$ticks" ]] || continue
     total=$((total + ticks))
   done
   echo $((total * 1000 / hz))

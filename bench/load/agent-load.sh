@@ -32,11 +32,11 @@ cat >"$WORK/agent.yaml" <<EOF
 listen: 127.0.0.1:$port
 docker: {socket: $DOCKER_SOCK}
 EOF
-agent=$(spawn agent java ${CMON_JAVA_OPTS:-} -jar "$JAR" agent --config "$WORK/agent.yaml")
+spawn agent agent java ${CMON_JAVA_OPTS:-} -jar "$JAR" agent --config "$WORK/agent.yaml"
 await_http "$base/_ping" 30
 
 socat_port=$(free_port)
-spawn socat socat "TCP-LISTEN:$socat_port,bind=127.0.0.1,reuseaddr,fork" "UNIX-CONNECT:$DOCKER_SOCK" >/dev/null
+spawn socat_pid socat socat "TCP-LISTEN:$socat_port,bind=127.0.0.1,reuseaddr,fork" "UNIX-CONNECT:$DOCKER_SOCK"
 docker_tcp="http://127.0.0.1:$socat_port"
 # Docker's side of a stats request: dockerd, containerd and the per-container shims (which read the cgroups)
 docker_pids() { pgrep -x dockerd; pgrep -x containerd; pgrep -f '^/usr/bin/containerd-shim' || true; }
@@ -128,7 +128,7 @@ measure "$CONTAINERS" "$first_uuid" "$first_id"
 # collectors: a much larger page), same wrk settings.
 if command -v prometheus-node-exporter >/dev/null; then
   ne_port=$(free_port)
-  ne=$(spawn node_exporter prometheus-node-exporter --web.listen-address="127.0.0.1:$ne_port")
+  spawn ne node_exporter prometheus-node-exporter --web.listen-address="127.0.0.1:$ne_port"
   await_http "http://127.0.0.1:$ne_port/metrics" 20
   bench_wrk "agent.gz n=$CONTAINERS bytes=$(curl -fsS "$base/v1/gz/metrics" | wc -c)" "$agent" "$base/v1/gz/metrics"
   bench_wrk "node_exporter bytes=$(curl -fsS "http://127.0.0.1:$ne_port/metrics" | wc -c)" "$ne" \

@@ -39,12 +39,13 @@ await_http() {
   log "no answer from $url after ${secs}s"; return 1
 }
 
-# Runs a background process, remembers its pid for cleanup; its output goes to $WORK/<name>.log.
+# Runs a background process, remembers its pid for cleanup and stores it in VAR; output in $WORK/<name>.log.
+#   spawn VAR NAME COMMAND...      (not in $(...): the pid list must be this shell's)
 spawn() {
-  local name=$1; shift
+  local var=$1 name=$2; shift 2
   "$@" >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
-  echo $!
+  printf -v "$var" '%s' $!
 }
 
 remove_perf_containers() {

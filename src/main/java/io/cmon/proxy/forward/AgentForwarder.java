@@ -110,8 +110,7 @@ public final class AgentForwarder {
             String length = resp.getHeader(HttpHeaders.CONTENT_LENGTH);
             long declared = parseLength(length);
             if (declared > maxResponseBytes) {
-                request.reset();
-                finish(new Forwarded.Failed(Failure.AGENT_TOO_LARGE, null));
+                abort(Failure.AGENT_TOO_LARGE, null);
                 return;
             }
             out.setStatusCode(200);
@@ -156,13 +155,11 @@ public final class AgentForwarder {
         /** Ends the exchange: an error answer when nothing was sent yet, else a reset of the caller's connection. */
         void abort(Failure failure, String detail) {
             if (done.future().isComplete()) return;
+            // settle first: resetting the request fails its futures synchronously, which must not win
+            boolean headSent = out.headWritten();
+            finish(headSent ? new Forwarded.Aborted(failure, bytes) : new Forwarded.Failed(failure, detail));
             if (request != null) request.reset();
-            if (out.headWritten()) {
-                out.reset();
-                finish(new Forwarded.Aborted(failure, bytes));
-            } else {
-                finish(new Forwarded.Failed(failure, detail));
-            }
+            if (headSent) out.reset();
         }
 
         void finish(Forwarded outcome) {

@@ -67,17 +67,22 @@ class ProxyInProcessTest {
                 + "  - {login: ops, uuid: " + OPS + ", operator: true}\n");
         agent = new FakeAgent(vertx, new InstancesPage(new InstancesPage.Server(SERVER, "cn-1"), 1, List.of(
                 entry(A1, ALICE, "web"), entry(A2, "alice", "db"), entry(B1, "bob", "web"), entry(N1, null))), 0);
-        ProxyConfig config = new ProxyConfig("127.0.0.1:0", "127.0.0.1:0", "cmon.test", "cmon.test",
-                new ProxyConfig.Tls(server.cert().toString(), server.key().toString()),
-                new ProxyConfig.Auth("ca", pki.caCert().toString(), null), dir.resolve("accounts.yaml").toString(),
-                new ProxyConfig.Agents(List.of("127.0.0.1:" + agent.port()), null, null), null,
-                null, new ProxyConfig.Timeouts("3s"), "1MiB");
-        config.validate();
+        ProxyConfig config = proxyConfigFor(agent.port());
         proxy = Proxy.start(vertx, config).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
         alice = new TlsClient(vertx, pki.client("alice"), pki.caCert(), proxy.port());
         bob = new TlsClient(vertx, pki.client("bob"), pki.caCert(), proxy.port());
         ops = new TlsClient(vertx, pki.client("ops"), pki.caCert(), proxy.port());
         await().atMost(Duration.ofSeconds(10)).until(() -> proxy.inventory().synced());
+    }
+
+    static ProxyConfig proxyConfigFor(int agentPort) {
+        ProxyConfig config = new ProxyConfig("127.0.0.1:0", "127.0.0.1:0", "cmon.test", "cmon.test",
+                new ProxyConfig.Tls(dir.resolve("proxy.pem").toString(), dir.resolve("proxy-key.pem").toString()),
+                new ProxyConfig.Auth("ca", pki.caCert().toString(), null), dir.resolve("accounts.yaml").toString(),
+                new ProxyConfig.Agents(List.of("127.0.0.1:" + agentPort), null, null), null,
+                null, new ProxyConfig.Timeouts("3s"), "1MiB");
+        config.validate();
+        return config;
     }
 
     @AfterAll
@@ -214,6 +219,49 @@ class ProxyInProcessTest {
         assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/-/reload"))
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString()).body())
                 .startsWith("accounts unchanged");
+    }
+
+    @Test
+    void overTheAccountsRateIs429WithRetryAfter() throws Exception {
+        ProxyConfig base = proxyConfigFor(agent.port());
+        ProxyConfig slow = new ProxyConfig(base.listen(), base.adminListen(), base.endpoint(), base.dnsSuffix(),
+                base.tls(), base.auth(), base.accounts(), base.agents(), null,
+                new ProxyConfig.RateLimit(0.5, 2), base.timeouts(), base.maxResponseBytes());
+        Proxy limited = Proxy.start(vertx, slow).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+        try (TlsClient a = new TlsClient(vertx, pki.client("alice"), pki.caCert(), limited.port());
+             TlsClient b = new TlsClient(vertx, pki.client("bob"), pki.caCert(), limited.port())) {
+            assertThat(a.get("cmon.test", "/_ping").status()).isEqualTo(200);
+            assertThat(a.get("cmon.test", "/v1/gz/discover").status()).isEqualTo(403);
+            assertThat(a.get("cmon.test", "/v1/gz/discover").status()).isEqualTo(403);
+            TlsClient.Response r = a.get("cmon.test", "/v1/discover");
+            assertThat(r.status()).isEqualTo(429);
+            assertThat(r.headers().get("Retry-After")).isEqualTo("2");
+            assertThat(r.headers().get("Content-Type")).startsWith("text/plain");
+            assertThat(b.get("cmon.test", "/v1/gz/discover").status()).as("bob has his own bucket").isEqualTo(403);
+        } finally {
+            limited.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void agentsFileIsFollowedAsItChanges() throws Exception {
+        ProxyConfig base = proxyConfigFor(agent.port());
+        Path agentsFile = Files.writeString(dir.resolve("agents.txt"), "# none yet\n");
+        ProxyConfig fromFile = new ProxyConfig(base.listen(), base.adminListen(), base.endpoint(), base.dnsSuffix(),
+                base.tls(), base.auth(), base.accounts(), new ProxyConfig.Agents(List.of(), agentsFile.toString(), null),
+                null, null, base.timeouts(), base.maxResponseBytes());
+        fromFile.validate();
+        Proxy p = Proxy.start(vertx, fromFile).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+        try {
+            assertThat(p.inventory().instanceCount()).isZero();
+            Files.writeString(agentsFile, "127.0.0.1:" + agent.port() + "\n");
+            await().atMost(Duration.ofSeconds(5)).until(() -> p.inventory().instance(A1).isPresent());
+            Files.writeString(agentsFile, "");
+            await().atMost(Duration.ofSeconds(5)).until(() -> p.inventory().instance(A1).isEmpty());
+            assertThat(p.inventory().agents()).isEmpty();
+        } finally {
+            p.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
     }
 
     @Test

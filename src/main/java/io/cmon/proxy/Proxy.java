@@ -82,7 +82,7 @@ public final class Proxy {
     private final AgentForwarder forwarder;
     private final RateLimiter limiter;
     private final RouteParser parser;
-    private final FileWatcher files = new FileWatcher(FILE_POLL);
+    private final FileWatcher files;
     private final Map<HostPort, AgentWatcher> watchers = new ConcurrentHashMap<>();
     private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
     private final Context watchContext;
@@ -115,6 +115,7 @@ public final class Proxy {
                 new PoolOptions().setHttp1MaxSize(64));
         this.forwarder = new AgentForwarder(vertx, forwardClient, config.maxResponseSize());
         this.watchContext = vertx.getOrCreateContext();
+        this.files = new FileWatcher(FILE_POLL); // last: its thread must not outlive a constructor that throws
     }
 
     /** Starts a proxy on its own Vert.x, closed with the proxy. Fails (before listening) on unusable config. */

@@ -20,4 +20,8 @@ public interface Collector {
     Duration ttl();
 
     List<MetricSnapshot> collect(Instance instance) throws Exception;
+
+    /** Drop whatever the collector keeps about a removed instance (background samples, walks). */
+    default void forget(String uuid) {
+    }
 }

@@ -1,0 +1,86 @@
+package io.cmon.agent.collect;
+
+import io.cmon.agent.runtime.Instance;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Resolves an instance to its cgroup directories. For a running instance the kernel's own answer,
+ * {@code /proc/<pid>/cgroup}, gives each hierarchy's path (right for cgroupfs and systemd drivers, nested
+ * hierarchies and per-controller differences); otherwise {@link Instance#cgroup()} is used in every hierarchy.
+ */
+public final class CgroupFiles {
+
+    private final Path procRoot;
+    private final CgroupMounts mounts;
+
+    public CgroupFiles(Path procRoot, CgroupMounts mounts) {
+        this.procRoot = procRoot;
+        this.mounts = mounts;
+    }
+
+    /** This host's layout, from {@code <procRoot>/self/mountinfo}. */
+    public static CgroupFiles detect(Path procRoot) throws IOException {
+        String mountinfo = KernelFile.read(procRoot.resolve("self/mountinfo"))
+                .orElseThrow(() -> new IOException("no " + procRoot + "/self/mountinfo"));
+        return new CgroupFiles(procRoot, CgroupMounts.parse(mountinfo));
+    }
+
+    public CgroupMounts mounts() {
+        return mounts;
+    }
+
+    public InstanceCgroup resolve(Instance instance) throws IOException {
+        if (instance.pid() > 0) {
+            Optional<String> own = KernelFile.read(procRoot.resolve(Long.toString(instance.pid())).resolve("cgroup"));
+            if (own.isPresent()) {
+                return fromProcCgroup(own.get());
+            }
+        }
+        String path = instance.cgroup();
+        if (path == null || path.isBlank()) {
+            throw new IOException("instance " + instance.uuid() + " has neither a live pid nor a cgroup path");
+        }
+        Map<String, Path> v1 = new HashMap<>();
+        mounts.v1().forEach((controller, mount) -> v1.put(controller, mount.dir(path)));
+        return new InstanceCgroup(v1, mounts.unified().map(m -> m.dir(path)), true);
+    }
+
+    private InstanceCgroup fromProcCgroup(String text) {
+        Map<String, Path> v1 = new HashMap<>();
+        Path unified = null;
+        String unifiedPath = null;
+        String cpuPath = null;
+        for (String line : text.split("\n")) {
+            // hierarchy-id:controller-list:path
+            int first = line.indexOf(':');
+            int second = line.indexOf(':', first + 1);
+            if (first < 0 || second < 0) {
+                continue;
+            }
+            String controllers = line.substring(first + 1, second);
+            String path = line.substring(second + 1);
+            if (controllers.isEmpty()) {
+                unifiedPath = path;
+                if (mounts.unified().isPresent()) {
+                    unified = mounts.unified().get().dir(path);
+                }
+                continue;
+            }
+            for (String controller : controllers.split(",")) {
+                CgroupMounts.Mount mount = mounts.v1().get(controller);
+                if (mount != null) {
+                    v1.put(controller, mount.dir(path));
+                }
+                if (controller.equals("cpu")) {
+                    cpuPath = path;
+                }
+            }
+        }
+        return new InstanceCgroup(v1, Optional.ofNullable(unified), unifiedPath != null && unifiedPath.equals(cpuPath));
+    }
+}

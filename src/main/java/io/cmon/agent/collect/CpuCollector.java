@@ -1,0 +1,68 @@
+package io.cmon.agent.collect;
+
+import io.cmon.agent.runtime.Instance;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * {@code cpu_user_usage}, {@code cpu_sys_usage}, {@code cpu_wait_time} (ns; see {@link CpuStat} for what "wait" is
+ * on each cgroup version) and the CFS bandwidth counters of the cgroup.
+ */
+public final class CpuCollector implements Collector {
+
+    private final CgroupFiles cgroups;
+    private final Duration ttl;
+
+    public CpuCollector(CgroupFiles cgroups, Duration ttl) {
+        this.cgroups = cgroups;
+        this.ttl = ttl;
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public Duration ttl() {
+        return ttl;
+    }
+
+    @Override
+    public List<MetricSnapshot> collect(Instance instance) throws Exception {
+        CpuStat stat = read(cgroups.resolve(instance));
+        return List.of(
+                Metrics.seedCounter("cpu_user_usage", "nanoseconds: CPU time in user mode", stat.userNs()),
+                Metrics.seedCounter("cpu_sys_usage", "nanoseconds: CPU time in kernel mode", stat.sysNs()),
+                Metrics.seedCounter("cpu_wait_time",
+                        "nanoseconds: time runnable but waiting for a CPU (PSI cpu some; CFS throttled time on v1)",
+                        stat.waitNs()),
+                Metrics.counter("cpu_periods", "CFS bandwidth enforcement periods elapsed", stat.periods()),
+                Metrics.counter("cpu_throttled_periods", "CFS periods in which the CPU quota was exhausted",
+                        stat.throttledPeriods()),
+                Metrics.counter("cpu_throttled_seconds", "time held off the CPU by the CPU quota",
+                        stat.throttledNs() / 1e9));
+    }
+
+    static CpuStat read(InstanceCgroup cg) throws Exception {
+        if (!cg.onV1("cpuacct")) {
+            return CpuStat.parseV2(cg.requireV2("cpu.stat"), cg.readV2("cpu.pressure").orElse(null));
+        }
+        String cpuStat = cg.readV1("cpu", "cpu.stat").orElse(null);
+        Optional<String> user = cg.readV1("cpuacct", "cpuacct.usage_user");
+        Optional<String> sys = cg.readV1("cpuacct", "cpuacct.usage_sys");
+        CpuStat stat = user.isPresent() && sys.isPresent()
+                ? CpuStat.parseV1(user.get(), sys.get(), cpuStat)
+                : CpuStat.parseV1(cg.requireV1("cpuacct", "cpuacct.stat"), cpuStat);
+        if (cg.unifiedMirrorsV1()) {
+            Optional<String> psi = cg.readV2("cpu.pressure");
+            if (psi.isPresent()) {
+                stat = stat.withWaitNs(CpuStat.micros(Pressure.parse(psi.get()).some().totalUs()));
+            }
+        }
+        return stat;
+    }
+}

@@ -1,0 +1,60 @@
+package io.cmon.agent.collect;
+
+import io.cmon.agent.runtime.Instance;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+
+import java.time.Duration;
+import java.util.List;
+
+/** {@code mem_agg_usage}, {@code mem_limit}, {@code mem_swap}, {@code mem_swap_limit}: bytes, see {@link MemoryStat}. */
+public final class MemoryCollector implements Collector {
+
+    private final CgroupFiles cgroups;
+    private final ProcFiles proc;
+    private final Duration ttl;
+
+    public MemoryCollector(CgroupFiles cgroups, ProcFiles proc, Duration ttl) {
+        this.cgroups = cgroups;
+        this.proc = proc;
+        this.ttl = ttl;
+    }
+
+    @Override
+    public String name() {
+        return "mem";
+    }
+
+    @Override
+    public Duration ttl() {
+        return ttl;
+    }
+
+    @Override
+    public List<MetricSnapshot> collect(Instance instance) throws Exception {
+        MemoryStat stat = read(cgroups.resolve(instance), proc.memInfo());
+        return List.of(
+                Metrics.gauge("mem_agg_usage", "bytes: memory used by the instance's cgroup", stat.usage()),
+                Metrics.gauge("mem_limit", "bytes: memory limit (the server's memory when unlimited)",
+                        stat.limit()),
+                Metrics.gauge("mem_swap", "bytes: swap used", stat.swap()),
+                Metrics.gauge("mem_swap_limit", "bytes: swap limit (the server's swap when unlimited)",
+                        stat.swapLimit()));
+    }
+
+    static MemoryStat read(InstanceCgroup cg, MemInfo host) throws Exception {
+        if (cg.onV1("memory")) {
+            return MemoryStat.parseV1(
+                    cg.requireV1("memory", "memory.usage_in_bytes"),
+                    cg.requireV1("memory", "memory.limit_in_bytes"),
+                    cg.readV1("memory", "memory.memsw.usage_in_bytes").orElse(null),
+                    cg.readV1("memory", "memory.memsw.limit_in_bytes").orElse(null),
+                    host);
+        }
+        return MemoryStat.parseV2(
+                cg.requireV2("memory.current"),
+                cg.requireV2("memory.max"),
+                cg.readV2("memory.swap.current").orElse(null),
+                cg.readV2("memory.swap.max").orElse(null),
+                host);
+    }
+}

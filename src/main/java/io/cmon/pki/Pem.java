@@ -89,7 +89,7 @@ public final class Pem {
         for (Object o : objects(name, pem)) {
             try {
                 if (o instanceof PrivateKeyInfo info) return converter.getPrivateKey(info);
-                if (o instanceof PEMKeyPair pair) return converter.getKeyPair(pair).getPrivate();
+                if (o instanceof PEMKeyPair pair) return converter.getPrivateKey(pair.getPrivateKeyInfo()); // SEC1 may omit the public key
             } catch (IOException e) {
                 throw new PkiException(name + ": bad private key: " + e.getMessage(), e);
             }

@@ -26,8 +26,15 @@ public final class AccountStore {
     private static final Pattern UUID = Pattern.compile(
             "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
 
+    /** One entry as written; {@code operator} and {@code keys} may be left out. */
+    record Entry(String login, String uuid, Boolean operator, List<String> keys) {
+        Account toAccount() {
+            return new Account(login, uuid, Boolean.TRUE.equals(operator), keys);
+        }
+    }
+
     /** The file as bound by Jackson; validation names the entry and the key. */
-    record AccountsFile(List<Account> accounts) implements ConfigLoader.Validated {
+    record AccountsFile(List<Entry> accounts) implements ConfigLoader.Validated {
         @Override
         public void validate() {
             if (accounts == null) {
@@ -36,7 +43,7 @@ public final class AccountStore {
             Map<String, Integer> logins = new HashMap<>();
             Map<String, Integer> uuids = new HashMap<>();
             for (int i = 0; i < accounts.size(); i++) {
-                Account a = accounts.get(i);
+                Entry a = accounts.get(i);
                 String at = "accounts[" + i + "]";
                 if (a == null) throw ConfigException.key(at, "empty entry");
                 if (a.login() == null || a.login().isBlank()) throw ConfigException.key(at + ".login", "missing or empty");
@@ -90,13 +97,13 @@ public final class AccountStore {
 
     /** A fixed set of accounts, not backed by a file ({@link #reload()} is a no-op). */
     public static AccountStore of(List<Account> accounts) {
-        AccountsFile f = new AccountsFile(List.copyOf(accounts));
-        f.validate();
+        new AccountsFile(accounts.stream().map(a -> new Entry(a.login(), a.uuid(), a.operator(), a.keys())).toList())
+                .validate();
         return new AccountStore(null, Snapshot.of(accounts));
     }
 
     private static List<Account> read(Path file) {
-        return ConfigLoader.load(file, AccountsFile.class).accounts();
+        return ConfigLoader.load(file, AccountsFile.class).accounts().stream().map(Entry::toAccount).toList();
     }
 
     /** The account with this login (exact, case-sensitive), if any. */

@@ -36,7 +36,10 @@ final class ChildProcess {
             List<String> command = new ArrayList<>();
             command.add(ProcessHandle.current().info().command().orElse("java"));
             command.add("-cp");
-            command.add(System.getProperty("java.class.path"));
+            // absolute: the child runs in the quickstart directory
+            command.add(java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                    .map(e -> Path.of(e).toAbsolutePath().toString())
+                    .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator)));
             command.add("io.cmon.cli.Main");
             command.addAll(cmonArgs);
             Path log = logs.resolve(name + ".log");

@@ -17,7 +17,7 @@ record DemoWorkload(String alias, String owner, List<String> groups, boolean bus
      */
     String script() {
         return busy
-                ? "while true; do i=0; while [ $i -lt 4000 ]; do i=$((i+1)); done; sleep 1; done"
+                ? "while true; do i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 1; done"
                 : "while true; do sleep 3600; done";
     }
 }

@@ -103,7 +103,26 @@ public final class PrometheusProcess implements AutoCloseable {
         throw last;
     }
 
-    private static int freePort() throws IOException {
+    /**
+     * Runs a Prometheus command line as a user would type it ({@code sh -c}), e.g. one the quickstart printed, that
+     * listens on {@code 127.0.0.1:port}; its output goes to {@code dir}.
+     */
+    public static PrometheusProcess fromShell(String commandLine, int port, Path dir) throws IOException, InterruptedException {
+        Files.createDirectories(dir);
+        Path log = dir.resolve("prometheus-" + port + ".log");
+        Process p = new ProcessBuilder("sh", "-c", "exec " + commandLine).directory(dir.toFile())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        PrometheusProcess prom = new PrometheusProcess(p, URI.create("http://127.0.0.1:" + port), dir, log);
+        try {
+            prom.awaitReady(Duration.ofSeconds(30));
+        } catch (IOException e) {
+            prom.close();
+            throw e;
+        }
+        return prom;
+    }
+
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }

@@ -34,21 +34,37 @@ public final class AgentProcess implements AutoCloseable {
     private final Path log;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-    private AgentProcess(Process process, int port, Path log) {
+    private final boolean tls;
+
+    private AgentProcess(Process process, int port, Path log, boolean tls) {
         this.process = process;
         this.port = port;
         this.log = log;
+        this.tls = tls;
     }
 
     /** Starts {@code cmon agent --config <config> --listen 127.0.0.1:<free port> <extraArgs>} and waits for ping. */
     public static AgentProcess start(Path config, String... extraArgs) throws IOException, InterruptedException {
+        return start(config, false, extraArgs);
+    }
+
+    /**
+     * For a config with {@code tls}: the agent then wants a client certificate, so readiness is its port accepting
+     * connections, and {@link #get} and friends (plain HTTP) do not apply; talk to it with your own TLS client.
+     */
+    public static AgentProcess startTls(Path config, String... extraArgs) throws IOException, InterruptedException {
+        return start(config, true, extraArgs);
+    }
+
+    private static AgentProcess start(Path config, boolean tls, String... extraArgs)
+            throws IOException, InterruptedException {
         int port = freePort();
         Path log = Files.createTempFile("cmon-agent-", ".log");
         List<String> cmd = new ArrayList<>(List.of(javaBin(), "-jar", jar().toString(), "agent",
                 "--config", config.toString(), "--listen", "127.0.0.1:" + port));
         cmd.addAll(List.of(extraArgs));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        AgentProcess agent = new AgentProcess(p, port, log);
+        AgentProcess agent = new AgentProcess(p, port, log, tls);
         agent.awaitReady();
         return agent;
     }
@@ -71,9 +87,9 @@ public final class AgentProcess implements AutoCloseable {
         return port;
     }
 
-    /** {@code http://127.0.0.1:<port><path>}. */
+    /** {@code http://127.0.0.1:<port><path>} ({@code https} when started with {@link #startTls}). */
     public URI uri(String path) {
-        return URI.create("http://127.0.0.1:" + port + path);
+        return URI.create((tls ? "https" : "http") + "://127.0.0.1:" + port + path);
     }
 
     /** The agent's stdout and stderr so far. */
@@ -132,6 +148,10 @@ public final class AgentProcess implements AutoCloseable {
                 throw new IllegalStateException("agent exited (" + process.exitValue() + "):\n" + logText());
             }
             try {
+                if (tls) {
+                    new java.net.Socket(InetAddress.getLoopbackAddress(), port).close();
+                    return;
+                }
                 if (get("/_ping").statusCode() == 200) return;
             } catch (IOException e) {
                 // not listening yet

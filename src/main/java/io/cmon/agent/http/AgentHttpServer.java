@@ -166,11 +166,13 @@ public final class AgentHttpServer {
     }
 
     private void refresh(Exchange ex) {
-        CompletableFuture<?>[] all = sources.stream()
-                .map(s -> refreshOne(s).toCompletableFuture()).toArray(CompletableFuture[]::new);
-        CompletableFuture.allOf(all).whenComplete((v, err) -> ex.onContext(() -> {
-            if (err != null) {
-                ex.text(503, "refresh failed: " + rootMessage(err));
+        // each source's failure becomes its line of the answer; the others still refresh
+        List<CompletableFuture<String>> all = sources.stream().map(s -> refreshOne(s).toCompletableFuture()
+                .handle((v, err) -> err == null ? null : s.name() + ": " + rootMessage(err))).toList();
+        CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> ex.onContext(() -> {
+            List<String> failures = all.stream().map(CompletableFuture::join).filter(m -> m != null).toList();
+            if (!failures.isEmpty()) {
+                ex.text(503, "refresh failed: " + String.join("; ", failures));
             } else {
                 ex.json(("{\"generation\":" + inventory.generation() + "}").getBytes(StandardCharsets.UTF_8));
             }
@@ -199,8 +201,8 @@ public final class AgentHttpServer {
     }
 
     private static String rootMessage(Throwable t) {
-        while (t.getCause() != null) t = t.getCause();
-        return String.valueOf(t.getMessage());
+        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
+        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
     }
 
     /** One request: where to answer (its context) and how it is counted. */

@@ -129,6 +129,11 @@ public final class Quickstart {
         for (int i = children.size() - 1; i >= 0; i--) children.get(i).stop();
         if (containers != null) containers.removeAll();
         if (declared != null) declared.stopAll();
+        if (!children.isEmpty()) {
+            out.println("cmon quickstart stopped" + (containers != null ? "; demo containers removed." : ".")
+                    + " Files stay in " + files.dir() + " for the next run.");
+            out.flush();
+        }
         stopped.countDown();
     }
 
@@ -282,7 +287,7 @@ public final class Quickstart {
                                    Map<String, String> workloads, Optional<ContainerEngine> engine, String aliceUuid) {
         String d = files.dir().toString();
         String base = "https://" + options.endpoint() + ":" + proxyPort;
-        String curl = "curl --cacert " + files.caCert() + " --cert " + files.cert("alice") + " --key " + files.key("alice");
+        String curl = "curl -sS --cacert " + files.caCert() + " --cert " + files.cert("alice") + " --key " + files.key("alice");
         Path alice = files.prometheusDir("alice");
         out.println();
         out.println("cmon quickstart is running. Ctrl-C stops it all" + (engine.isPresent()

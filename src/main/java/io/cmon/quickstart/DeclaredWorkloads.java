@@ -32,13 +32,19 @@ final class DeclaredWorkloads {
         for (DemoWorkload w : workloads) {
             Process p;
             try {
-                p = new ProcessBuilder("sh", "-c", w.script()).redirectErrorStream(true)
+                // waits for a line on stdin: it forks nothing until it sits in its own cgroups
+                p = new ProcessBuilder("sh", "-c", "read go; " + w.script()).redirectErrorStream(true)
                         .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             } catch (IOException e) {
                 throw new QuickstartException("cannot start demo workload " + w.alias() + ": " + e.getMessage(), e);
             }
             processes.add(p);
             moveToOwnCgroups(w.alias(), p.pid());
+            try (var go = p.getOutputStream()) {
+                go.write('\n');
+            } catch (IOException e) {
+                throw new QuickstartException("cannot start demo workload " + w.alias() + ": " + e.getMessage(), e);
+            }
             Map<String, Object> entry = new LinkedHashMap<>();
             entry.put("uuid", uuid(w.alias()).toString());
             entry.put("alias", w.alias());
@@ -59,9 +65,9 @@ final class DeclaredWorkloads {
     private void moveToOwnCgroups(String alias, long pid) {
         List<Path> parents = Files.exists(CGROUP.resolve("cgroup.controllers"))
                 ? List.of(CGROUP)
-                : List.of(CGROUP.resolve("cpu,cpuacct"), CGROUP.resolve("memory"), CGROUP.resolve("pids"));
+                : List.of("cpu,cpuacct", "cpu", "cpuacct", "memory", "pids").stream().map(CGROUP::resolve)
+                        .filter(Files::isDirectory).map(DeclaredWorkloads::real).distinct().toList();
         for (Path controller : parents) {
-            if (!Files.isDirectory(controller)) continue;
             Path group = controller.resolve("cmon-quickstart-" + id).resolve(alias);
             try {
                 Files.createDirectories(group);
@@ -80,8 +86,19 @@ final class DeclaredWorkloads {
         }
     }
 
+    private static Path real(Path p) {
+        try {
+            return p.toRealPath(); // cpu and cpuacct are often links to one cpu,cpuacct hierarchy
+        } catch (IOException e) {
+            return p;
+        }
+    }
+
     void stopAll() {
-        for (Process p : processes) p.destroyForcibly();
+        for (Process p : processes) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly); // the loop's sleep, else it outlives the shell
+            p.destroyForcibly();
+        }
         for (Process p : processes) {
             try {
                 p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);

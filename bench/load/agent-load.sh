@@ -72,7 +72,8 @@ measure() {
   fi
 
   # agent, uncached: what one Prometheus scrape every 15 s costs. Sequential, after the 1 s TTL has run out.
-  local urls=() k
+  local urls=() k c0 c1
+  c0=$(cpu_ms "$agent")
   if [[ "$n" -gt 1 ]]; then
     sleep 1.2
     mapfile -t urls < <(sed "s#^#$base#" "$WORK/agent-paths")
@@ -86,7 +87,11 @@ measure() {
     done | summarize_times "agent.uncached.client $tag"
   fi
   curl -fsS "$base/metrics" >"$WORK/m1"
-  echo "agent.uncached.server $tag $(hist_delta "$WORK/m0" "$WORK/m1" "$ROUTE")"
+  c1=$(cpu_ms "$agent")
+  # CPU per scrape here includes the agent's background work during the pass (load sampler, fs walks)
+  echo "agent.uncached.server $tag $(hist_delta "$WORK/m0" "$WORK/m1" "$ROUTE")" \
+    "agent_cpu_ms_per_req_incl_background=$(awk -v c=$((c1 - c0)) -v n="$(grep -c . "$WORK/agent-paths")" \
+      -v k="$n" 'BEGIN{printf "%.2f", c / (k > 1 ? n : 20)}')"
 
   # Docker's stats API for the same containers: sequential on one connection, then wrk through socat
   # each answer waits for Docker's next 1 s collection tick: bounded to DOCKER_SEQ containers

@@ -14,11 +14,14 @@
 #   wrk -> front =mTLS=> cmon proxy -> agent        front.cmon
 #   wrk -> front =mTLS=> nginx peer -> agent        front.nginx      (ssl_verify_client on, tenant CA)
 #
-# Knobs (environment): ROUNDS=2 (targets measured in order, then in reverse order, ...), WRK_SECONDS=15,
+# Knobs (environment): ACCESS_LOG=on|off, ROUNDS=2 (targets measured in order, then in reverse order, ...), WRK_SECONDS=15,
 # WRK_CONNS=4, WRK_THREADS=1, KEEP_WORK=1.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROUNDS="${ROUNDS:-2}"
+# access logs: "on" = both servers write one line per request to a file (cmon's access log to its stderr, nginx's
+# access_log), as in production; "off" = neither (CMON_ACCESS_LOG=OFF, access_log off)
+ACCESS_LOG="${ACCESS_LOG:-on}"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -72,10 +75,14 @@ rateLimit: {rate: 1000000, burst: 1000000}
 EOF
 SKIP_CMON="${SKIP_CMON:-}"   # dry runs of the rest while no proxy is built
 proxy=""
-[[ -n "$SKIP_CMON" ]] || spawn proxy proxy java ${CMON_JAVA_OPTS:-} -jar "$JAR" proxy --config "$WORK/proxy.yaml"
+cmon_access=INFO
+[[ "$ACCESS_LOG" == on ]] || cmon_access=OFF
+[[ -n "$SKIP_CMON" ]] || CMON_ACCESS_LOG=$cmon_access spawn proxy proxy java ${CMON_JAVA_OPTS:-} -jar "$JAR" proxy --config "$WORK/proxy.yaml"
 
 # nginx peer: mTLS reverse proxy to the same agent, pooled keep-alive upstream
 peer_port=$(free_port)
+peer_access=off
+[[ "$ACCESS_LOG" != on ]] || peer_access="$WORK/nginx/peer-access.log combined"
 mkdir -p "$WORK/nginx"
 nginx_common="
   access_log off;
@@ -95,6 +102,7 @@ http {
   upstream agent { server 127.0.0.1:$agent_port; keepalive 32; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:$peer_port ssl;
+    access_log $peer_access;
     ssl_certificate $SRV; ssl_certificate_key $SRV_KEY;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_client_certificate $CA; ssl_verify_client on;
@@ -143,6 +151,7 @@ front_pids="$front $(pgrep -P "$front" | tr '\n' ' ')"
 
 echo "# machine: $(nproc) cores, $(uname -r), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# $(nginx -v 2>&1), $(java -version 2>&1 | head -1), wrk -t$WRK_THREADS -c$WRK_CONNS -d${WRK_SECONDS}s"
+echo "# access logs: $ACCESS_LOG (cmon proxy: CMON_ACCESS_LOG=$cmon_access; nginx peer: access_log $peer_access)"
 echo "# without a client certificate: cmon proxy $no_cert_cmon, nginx peer $no_cert_nginx"
 echo "# bytes per answer: $(curl -fsS "http://127.0.0.1:$f_nginx$path" | wc -c)"
 

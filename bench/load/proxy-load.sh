@@ -14,7 +14,7 @@
 #   wrk -> front =mTLS=> cmon proxy -> agent        front.cmon
 #   wrk -> front =mTLS=> nginx peer -> agent        front.nginx      (ssl_verify_client on, tenant CA)
 #
-# Knobs (environment): ACCESS_LOG=on|off, ROUNDS=2 (targets measured in order, then in reverse order, ...), WRK_SECONDS=15,
+# Knobs (environment): ACCESS_LOG=on|off, ROUNDS=2, PROFILE=FILE (JFR of the proxy in round 1, summary to FILE), (targets measured in order, then in reverse order, ...), WRK_SECONDS=15,
 # WRK_CONNS=4, WRK_THREADS=1, KEEP_WORK=1.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -178,7 +178,14 @@ for ((r = 1; r <= ROUNDS; r++)); do
   echo "# round $r, load: $(cut -d' ' -f1-3 /proc/loadavg)"
   for t in "${order[@]}"; do
     a0=$(cpu_ms "$agent"); f0=$(cpu_ms $front_pids)
+    if [[ -n "${PROFILE:-}" && $t == front.cmon && $r == 1 ]]; then
+      jcmd "$proxy" JFR.start name=perf settings=profile filename="$WORK/proxy.jfr" >/dev/null
+    fi
     line=$(bench_wrk "$t round=$r" "${cpu[$t]}" "${url[$t]}")
+    if [[ -n "${PROFILE:-}" && $t == front.cmon && $r == 1 ]]; then
+      jcmd "$proxy" JFR.stop name=perf >/dev/null
+      "$HERE/jfr-top.sh" "$WORK/proxy.jfr" 20 >"$PROFILE"
+    fi
     a1=$(cpu_ms "$agent"); f1=$(cpu_ms $front_pids)
     echo "$line agent_cpu_ms=$((a1 - a0)) front_cpu_ms=$((f1 - f0))"
   done

@@ -74,24 +74,27 @@ measure() {
   # agent, uncached: what one Prometheus scrape every 15 s costs. Sequential, after the 1 s TTL has run out.
   local urls=() k c0 c1
   c0=$(cpu_ms "$agent")
+  # (1) spaced: the same instance every 1.1 s, 20 times, a new connection each (as at n=1)
+  curl -fsS "$base/metrics" >"$WORK/m0"
+  for ((k = 0; k < 20; k++)); do
+    sleep 1.1
+    curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$base/v1/$uuid/metrics"
+  done | summarize_times "agent.uncached.spaced.client $tag"
+  curl -fsS "$base/metrics" >"$WORK/m1"
+  echo "agent.uncached.spaced.server $tag $(hist_delta "$WORK/m0" "$WORK/m1" "$ROUTE")"
+  # (2) back to back: every instance once, on one keep-alive connection
   if [[ "$n" -gt 1 ]]; then
     sleep 1.2
     mapfile -t urls < <(sed "s#^#$base#" "$WORK/agent-paths")
+    c0=$(cpu_ms "$agent")
     curl -fsS "$base/metrics" >"$WORK/m0"
-    seq_latency "agent.uncached.client $tag" -- "${urls[@]}"
-  else
-    curl -fsS "$base/metrics" >"$WORK/m0"
-    for ((k = 0; k < 20; k++)); do
-      sleep 1.1
-      curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$base/v1/$uuid/metrics"
-    done | summarize_times "agent.uncached.client $tag"
+    seq_latency "agent.uncached.all.client $tag" -- "${urls[@]}"
+    curl -fsS "$base/metrics" >"$WORK/m1"
+    c1=$(cpu_ms "$agent")
+    # CPU per scrape here includes the agent's background work during the pass (load sampler, fs walks)
+    echo "agent.uncached.all.server $tag $(hist_delta "$WORK/m0" "$WORK/m1" "$ROUTE")" \
+      "agent_cpu_ms_per_req_incl_background=$(awk -v c=$((c1 - c0)) -v n="${#urls[@]}" 'BEGIN{printf "%.2f", c / n}')"
   fi
-  curl -fsS "$base/metrics" >"$WORK/m1"
-  c1=$(cpu_ms "$agent")
-  # CPU per scrape here includes the agent's background work during the pass (load sampler, fs walks)
-  echo "agent.uncached.server $tag $(hist_delta "$WORK/m0" "$WORK/m1" "$ROUTE")" \
-    "agent_cpu_ms_per_req_incl_background=$(awk -v c=$((c1 - c0)) -v n="$(grep -c . "$WORK/agent-paths")" \
-      -v k="$n" 'BEGIN{printf "%.2f", c / (k > 1 ? n : 20)}')"
 
   # Docker's stats API for the same containers: sequential on one connection, then wrk through socat
   # each answer waits for Docker's next 1 s collection tick: bounded to DOCKER_SEQ containers

@@ -11,6 +11,9 @@ import java.util.OptionalLong;
  */
 public record KeyedValues(Map<String, Long> values) {
 
+    /** Field separator of the kernel's text files; compiled once, parsing runs on every scrape. */
+    static final java.util.regex.Pattern WHITESPACE = java.util.regex.Pattern.compile("\\s+");
+
     public KeyedValues {
         values = Map.copyOf(values);
     }
@@ -18,7 +21,7 @@ public record KeyedValues(Map<String, Long> values) {
     public static KeyedValues parse(String text) {
         Map<String, Long> values = new HashMap<>();
         for (String line : text.split("\n")) {
-            String[] fields = line.trim().split("\\s+");
+            String[] fields = KeyedValues.WHITESPACE.split(line.trim());
             if (fields.length != 2) {
                 continue;
             }

@@ -20,7 +20,7 @@ public record MemInfo(long memTotal, long swapTotal) {
     }
 
     private static long kilobytes(String line) {
-        String[] fields = line.trim().split("\\s+");
+        String[] fields = KeyedValues.WHITESPACE.split(line.trim());
         return Long.parseLong(fields[1]) * 1024;
     }
 }

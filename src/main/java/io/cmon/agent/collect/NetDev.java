@@ -22,7 +22,7 @@ public final class NetDev {
             if (colon < 0 || line.indexOf('|') >= 0) {
                 continue;
             }
-            String[] counters = line.substring(colon + 1).trim().split("\\s+");
+            String[] counters = KeyedValues.WHITESPACE.split(line.substring(colon + 1).trim());
             if (counters.length < 10) {
                 throw new IllegalArgumentException("short net/dev line: '" + line + "'");
             }

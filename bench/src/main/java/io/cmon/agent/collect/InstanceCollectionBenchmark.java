@@ -83,7 +83,8 @@ public class InstanceCollectionBenchmark {
         collectors = InstanceMetrics.standardCollectors(cgroups, proc, background);
         load = new LoadCollector(cgroups, proc, null);
         AtomicLong clock = new AtomicLong();
-        metrics = new InstanceMetrics(collectors, Runnable::run, () -> clock.addAndGet(Duration.ofHours(1).toNanos()));
+        metrics = new InstanceMetrics(collectors, Runnable::run, () -> clock.addAndGet(Duration.ofHours(1).toNanos()),
+                Duration.ofSeconds(5));
         metrics.collect(instance).get(); // first filesystem walk
         Thread.sleep(300);
     }
@@ -120,18 +121,21 @@ public class InstanceCollectionBenchmark {
         return out.size();
     }
 
-    @org.openjdk.jmh.annotations.Param({"cpu", "mem", "net", "load", "fs", "time"})
-    public String collector;
+    @State(Scope.Benchmark)
+    public static class Pick {
+        @org.openjdk.jmh.annotations.Param({"cpu", "mem", "net", "load", "fs", "time"})
+        public String collector;
+    }
 
     /** One collector alone, called directly (no cache, no meta metrics): where the time of a collection goes. */
     @Benchmark
-    public Object oneCollector() throws Exception {
+    public Object oneCollector(Pick pick) throws Exception {
         for (Collector c : collectors) {
-            if (c.name().equals(collector)) {
+            if (c.name().equals(pick.collector)) {
                 return c.collect(instance);
             }
         }
-        throw new IllegalArgumentException(collector);
+        throw new IllegalArgumentException(pick.collector);
     }
 
     /** The load sampler's work for this instance every 5 s (off the request path). */

@@ -1,5 +1,6 @@
 package io.cmon.agent.collect.gz;
 
+import io.cmon.agent.collect.MemInfo;
 import io.cmon.agent.collect.NetDev;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;

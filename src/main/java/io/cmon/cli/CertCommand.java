@@ -1,11 +1,105 @@
 package io.cmon.cli;
 
+import io.cmon.pki.CertificateAuthority;
+import io.cmon.pki.IssuedCertificate;
+import io.cmon.pki.KeyType;
+import io.cmon.pki.PkiException;
+import io.cmon.pki.Profile;
+import io.cmon.pki.Validity;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-@Command(name = "cert", description = "(not built yet)")
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+
+@Command(name = "cert", description = "Key and certificate pairs for tenants, proxies and agents.",
+        subcommands = {CertCommand.Issue.class})
 final class CertCommand implements Runnable {
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public void run() {
-        throw new ErrorHandler.UserError("'cmon cert' is not built yet");
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "missing subcommand: issue");
+    }
+
+    @Command(name = "issue", mixinStandardHelpOptions = true,
+            description = "Issue a key + certificate signed by the CA in --ca: writes OUT/NAME.pem and OUT/NAME-key.pem"
+                    + " (mode 0600).")
+    static final class Issue implements Runnable {
+
+        @Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--ca", required = true, paramLabel = "DIR", description = "the CA directory (ca.pem, ca-key.pem)")
+        Path ca;
+
+        @ArgGroup(exclusive = true, multiplicity = "1")
+        Subject subject;
+
+        static final class Subject {
+            @Option(names = "--account", paramLabel = "LOGIN", description = "a tenant's client certificate, CN = LOGIN")
+            String account;
+
+            @Option(names = "--server", paramLabel = "NAME", description = "a proxy's server certificate, CN and SAN = NAME")
+            String server;
+
+            @Option(names = "--agent", paramLabel = "NAME",
+                    description = "an agent/proxy mTLS certificate (server and client auth), CN and SAN = NAME")
+            String agent;
+        }
+
+        @Option(names = "--dns", paramLabel = "NAME", split = ",",
+                description = "more DNS SANs (server, agent), e.g. '*.cmon.example.com'; repeatable")
+        List<String> dns = new ArrayList<>();
+
+        @Option(names = "--ip", paramLabel = "ADDR", split = ",", description = "IP SANs (server, agent); repeatable")
+        List<String> ips = new ArrayList<>();
+
+        @Option(names = "--out", paramLabel = "DIR", defaultValue = ".", description = "output directory (default: current)")
+        Path out;
+
+        @Option(names = "--key-type", paramLabel = "TYPE", defaultValue = "ec",
+                description = "ec (ECDSA P-256, default) or rsa (2048)")
+        KeyType keyType;
+
+        @Option(names = "--days", defaultValue = "365", description = "validity in days (default: ${DEFAULT-VALUE})")
+        int days;
+
+        @Option(names = "--not-before", paramLabel = "DATE", description = "ISO date or instant; overrides --days")
+        String notBefore;
+
+        @Option(names = "--not-after", paramLabel = "DATE", description = "ISO date or instant; overrides --days")
+        String notAfter;
+
+        @Override
+        public void run() {
+            try {
+                Profile profile = subject.account != null ? Profile.CLIENT
+                        : subject.server != null ? Profile.SERVER : Profile.AGENT;
+                String name = subject.account != null ? subject.account
+                        : subject.server != null ? subject.server : subject.agent;
+                checkFileName(name);
+                Validity validity = Validity.of(notBefore, notAfter, days, Clock.systemUTC());
+                CertificateAuthority authority = CertificateAuthority.load(ca);
+                IssuedCertificate issued = authority.issue(profile, name, dns, ips, keyType, validity);
+                IssuedCertificate.Files files = issued.writeTo(out, name);
+                spec.commandLine().getOut().println("wrote " + files.cert() + " and " + files.key());
+            } catch (PkiException e) {
+                throw new ErrorHandler.UserError(e.getMessage(), e);
+            }
+        }
+
+        /** The name becomes a file name: keep it inside --out. */
+        private static void checkFileName(String name) {
+            if (name.isBlank() || name.contains("/") || name.contains("\0") || name.equals(".") || name.equals("..")) {
+                throw new PkiException("'" + name + "' cannot be a file name (no '/', not empty)");
+            }
+        }
     }
 }

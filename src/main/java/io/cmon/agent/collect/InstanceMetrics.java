@@ -63,7 +63,7 @@ public final class InstanceMetrics {
     }
 
     /**
-     * The baseline collectors, reading this host's kernel through {@code cgroups} and {@code proc}. {@code background}
+     * The baseline collectors and the detail ones beyond it (memory detail, TCP, disk, processes), reading this host's kernel through {@code cgroups} and {@code proc}. {@code background}
      * runs the load sampler (every 5 s) and the filesystem walks (one at a time): give it two threads so a long walk
      * never delays a load sample.
      */
@@ -74,6 +74,10 @@ public final class InstanceMetrics {
                 new CpuCollector(cgroups, counters),
                 new MemoryCollector(cgroups, proc, counters),
                 new NetworkCollector(cgroups, proc, counters),
+                new MemoryDetailCollector(cgroups, counters),
+                new TcpCollector(cgroups, proc, counters),
+                new DiskCollector(cgroups, counters),
+                new ProcessesCollector(cgroups, proc, counters),
                 new LoadCollector(cgroups, proc, background),
                 new FilesystemCollector(background, Duration.ofSeconds(10)),
                 new TimeCollector(Clock.systemUTC()));

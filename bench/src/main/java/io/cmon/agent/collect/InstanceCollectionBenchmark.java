@@ -50,7 +50,7 @@ public class InstanceCollectionBenchmark {
             + " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
             + "    lo:   52040     412    0    0    0     0          0         0    52040     412    0    0    0     0       0          0\n"
             + "  eth0: 8839222   6113    0    0    0     0          0         0   310428    4120    0    0    0     0       0          0\n";
-    private static final MemInfo HOST = new MemInfo(24_684_096L * 1024, 0);
+    private static final MemInfo HOST = MemInfo.of(24_684_096L * 1024, 0);
 
     private final String cgroup = "cmon-bench-" + UUID.randomUUID().toString().substring(0, 8);
     private Process sleeper;

@@ -1,0 +1,196 @@
+package io.cmon.agent;
+
+import io.cmon.agent.collect.CgroupFiles;
+import io.cmon.agent.collect.Collector;
+import io.cmon.agent.collect.InstanceMetrics;
+import io.cmon.agent.collect.ProcFiles;
+import io.cmon.agent.collect.gz.GzMetrics;
+import io.cmon.agent.http.AgentHttpServer;
+import io.cmon.agent.http.Exposition;
+import io.cmon.agent.runtime.DeclaredSource;
+import io.cmon.agent.runtime.DockerSource;
+import io.cmon.agent.runtime.InstanceInventory;
+import io.cmon.agent.runtime.InstanceSource;
+import io.cmon.config.AgentConfig;
+import io.cmon.config.HostPort;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+
+/**
+ * One running agent: Vert.x, the collection worker pool, the instance sources merged into an inventory, the
+ * collectors and the HTTP API. {@link #start} returns once it listens; {@link #close} stops it in order (stop
+ * accepting, close sources, stop collection threads, close Vert.x).
+ */
+public final class Agent implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
+    private static final Path PROC = Path.of("/proc");
+
+    /** Everything that must be closed, in closing order after the HTTP server. */
+    private record Resources(Vertx vertx, ExecutorService workers, ScheduledExecutorService background,
+                             List<InstanceSource> sources, List<Collector> collectors) {
+
+        void close() {
+            for (InstanceSource s : sources) {
+                try {
+                    s.close();
+                } catch (RuntimeException e) {
+                    LOG.warn("closing source {}: {}", s.name(), e.toString());
+                }
+            }
+            for (Collector c : collectors) {
+                if (c instanceof AutoCloseable closeable) {
+                    try {
+                        closeable.close();
+                    } catch (Exception e) {
+                        LOG.warn("closing collector {}: {}", c.name(), e.toString());
+                    }
+                }
+            }
+            workers.shutdownNow();
+            background.shutdownNow();
+            try {
+                vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.warn("closing Vert.x: {}", e.toString());
+            }
+        }
+    }
+
+    private final Resources resources;
+    private final AgentHttpServer http;
+    private final HostPort address;
+    private final ServerIdentity server;
+    private final InstanceInventory inventory;
+
+    private Agent(Resources resources, AgentHttpServer http, HostPort address, ServerIdentity server,
+                  InstanceInventory inventory) {
+        this.resources = resources;
+        this.http = http;
+        this.address = address;
+        this.server = server;
+        this.inventory = inventory;
+    }
+
+    /**
+     * Starts everything and listens on {@code config.listen()}.
+     *
+     * @throws IllegalStateException when the agent cannot start (address in use, no cgroup mounts, …); the message
+     *                               says what and where
+     */
+    public static Agent start(AgentConfig config, ServerIdentity server, String version) {
+        // native transport: the Docker API is a unix socket
+        Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+        // bounded: collection reads the kernel; more threads than cores would only queue there
+        ExecutorService workers = Executors.newFixedThreadPool(
+                Math.max(2, Runtime.getRuntime().availableProcessors()), daemonThreads("cmon-collect-"));
+        // two threads: a long filesystem walk never delays a load sample
+        ScheduledExecutorService background = Executors.newScheduledThreadPool(2, daemonThreads("cmon-sample-"));
+        List<InstanceSource> sources = new ArrayList<>();
+        List<Collector> collectors = new ArrayList<>();
+        Resources resources = new Resources(vertx, workers, background, sources, collectors);
+        try {
+            CgroupFiles cgroups;
+            try {
+                cgroups = CgroupFiles.detect(PROC);
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot find the cgroup mounts: " + e.getMessage(), e);
+            }
+            collectors.addAll(InstanceMetrics.standardCollectors(cgroups, new ProcFiles(PROC), background));
+            InstanceMetrics metrics = new InstanceMetrics(collectors, workers);
+
+            InstanceInventory inventory = new InstanceInventory();
+            inventory.addRemovalListener(metrics::forget);
+            if (config.docker() != null) {
+                sources.add(new DockerSource(vertx, config.docker().socket(), config.labels(),
+                        config.defaultOwner()));
+            }
+            if (config.instancesFile() != null) {
+                sources.add(new DeclaredSource(Path.of(config.instancesFile()), config.defaultOwner()));
+            }
+
+            GzMetrics gz = new GzMetrics(PROC, Clock.systemUTC(), () -> countByState(inventory), version);
+            PrometheusRegistry self = new PrometheusRegistry();
+            JvmMetrics.builder().register(self); // the agent's own heap, threads, GC at /metrics
+            AgentHttpServer http = new AgentHttpServer(vertx, server, inventory, metrics::collect, gz, sources,
+                    workers, new Exposition(), self);
+            for (InstanceSource s : sources) {
+                s.start(inventory);
+            }
+            HostPort want = config.listenAddress();
+            int port;
+            try {
+                port = http.listen(want, config.tls()).toCompletionStage().toCompletableFuture()
+                        .get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                Throwable cause = e.getCause() != null ? e.getCause() : e;
+                throw new IllegalStateException("cannot listen on " + want + ": " + cause.getMessage(), cause);
+            }
+            Agent agent = new Agent(resources, http, new HostPort(want.host(), port), server, inventory);
+            LOG.info("cmon agent listening on {}://{} (server {} {}; sources: {})",
+                    config.tls() == null ? "http" : "https", agent.address, server.uuid(), server.hostname(),
+                    sources.isEmpty() ? "none" : sources.stream().map(InstanceSource::name)
+                            .collect(Collectors.joining(", ")));
+            return agent;
+        } catch (RuntimeException e) {
+            resources.close();
+            throw e;
+        }
+    }
+
+    /** Where it listens, with the bound port. */
+    public HostPort address() {
+        return address;
+    }
+
+    public ServerIdentity server() {
+        return server;
+    }
+
+    public InstanceInventory inventory() {
+        return inventory;
+    }
+
+    @Override
+    public void close() {
+        try {
+            http.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.warn("closing the HTTP server: {}", e.toString());
+        }
+        resources.close();
+        LOG.info("cmon agent stopped");
+    }
+
+    private static Map<String, Long> countByState(InstanceInventory inventory) {
+        return inventory.snapshot().instances().stream()
+                .collect(Collectors.groupingBy(i -> i.state() == null ? "unknown" : i.state(), Collectors.counting()));
+    }
+
+    private static ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

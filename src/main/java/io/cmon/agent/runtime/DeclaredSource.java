@@ -1,0 +1,185 @@
+package io.cmon.agent.runtime;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Instances declared in a YAML file (DESIGN §4), for runtimes without an API (LXC, nspawn, VMs, plain cgroups).
+ *
+ * <p>Polls the file's modification time, size and inode every second and reloads it when they change; on every
+ * poll it also re-evaluates each entry's state (is the pid alive, which pid is first in the cgroup), so that a
+ * declared workload that starts or stops is seen within a poll. A missing file declares nothing until it appears.
+ */
+public final class DeclaredSource implements InstanceSource {
+
+    static final String SOURCE = "declared";
+    private static final Logger LOG = LoggerFactory.getLogger(DeclaredSource.class);
+    /** v1 hierarchies that hold every process of a cgroup, in order of preference; "unified" is v1-hybrid's v2. */
+    private static final List<String> V1_HIERARCHIES = List.of("pids", "memory", "cpu", "cpuacct", "cpu,cpuacct",
+            "systemd", "unified");
+
+    private final Path file;
+    private final String defaultOwner;
+    private final Path procRoot;
+    private final Path cgroupRoot;
+    private final Duration poll;
+    private final ScheduledExecutorService executor;
+
+    // only touched on the executor's thread
+    private InstanceSink sink;
+    private Object fileVersion = "never read";
+    private List<DeclaredFile.Entry> entries = List.of();
+
+    public DeclaredSource(Path file, String defaultOwner) {
+        this(file, defaultOwner, Path.of("/proc"), Path.of("/sys/fs/cgroup"), Duration.ofSeconds(1));
+    }
+
+    DeclaredSource(Path file, String defaultOwner, Path procRoot, Path cgroupRoot, Duration poll) {
+        this.file = file;
+        this.defaultOwner = defaultOwner;
+        this.procRoot = procRoot;
+        this.cgroupRoot = cgroupRoot;
+        this.poll = poll;
+        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "cmon-declared-instances");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    @Override
+    public String name() {
+        return SOURCE;
+    }
+
+    @Override
+    public void start(InstanceSink sink) {
+        executor.execute(() -> this.sink = sink);
+        executor.scheduleWithFixedDelay(() -> scan(false), 0, poll.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public CompletionStage<Void> refresh() {
+        return CompletableFuture.runAsync(() -> scan(true), executor);
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+    }
+
+    /** One poll: reload the file when it changed (or when forced), then report every entry's current state. */
+    private void scan(boolean force) {
+        try {
+            Object version = version();
+            if (force || !Objects.equals(version, fileVersion)) {
+                fileVersion = version;
+                reload(version == null);
+            }
+            List<Instance> instances = new ArrayList<>(entries.size());
+            for (DeclaredFile.Entry e : entries) {
+                instances.add(toInstance(e));
+            }
+            if (sink != null) {
+                sink.replaceAll(SOURCE, instances);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("declared instances: scan of {} failed: {}", file, e.toString(), e); // next poll retries
+        }
+    }
+
+    private void reload(boolean missing) {
+        if (missing) {
+            if (!entries.isEmpty()) {
+                LOG.warn("declared instances: {} is gone; forgetting its {} instances", file, entries.size());
+            }
+            entries = List.of();
+            return;
+        }
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            LOG.warn("declared instances: cannot read {}: {}; keeping the {} instances read before",
+                    file, e.toString(), entries.size());
+            fileVersion = "unreadable"; // try again next poll
+            return;
+        }
+        try {
+            DeclaredFile.Parsed parsed = DeclaredFile.parse(text, file.toString(), defaultOwner);
+            parsed.warnings().forEach(LOG::warn);
+            entries = parsed.entries();
+            LOG.info("declared instances: {} instances from {}", entries.size(), file);
+        } catch (DeclaredFile.Unreadable e) {
+            // a half-written file must not empty the inventory: keep what was declared until it is fixed
+            LOG.warn("{}; keeping the {} instances read before", e.getMessage(), entries.size());
+        }
+    }
+
+    /** What identifies a version of the file cheaply; null when it does not exist. */
+    private Object version() {
+        try {
+            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+            return List.of(a.lastModifiedTime(), a.size(), String.valueOf(a.fileKey()));
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            return "unreadable: " + e;
+        }
+    }
+
+    private Instance toInstance(DeclaredFile.Entry e) {
+        long pid = 0;
+        if (e.pid() > 0) {
+            pid = Files.isDirectory(procRoot.resolve(Long.toString(e.pid()))) ? e.pid() : 0;
+        } else if (e.cgroup() != null) {
+            pid = firstPidIn(e.cgroup());
+        }
+        return new Instance(e.uuid(), e.alias(), e.owner(), e.image(), e.brand(), e.groups(),
+                pid > 0 ? "running" : "stopped", pid, e.cgroup(), e.rootfs(), SOURCE);
+    }
+
+    /** The first process of a cgroup (v2, or the first v1 hierarchy that has it); 0 when it has none. */
+    long firstPidIn(String cgroup) {
+        String relative = cgroup.startsWith("/") ? cgroup.substring(1) : cgroup;
+        List<Path> candidates = new ArrayList<>();
+        if (Files.exists(cgroupRoot.resolve("cgroup.controllers"))) {
+            candidates.add(cgroupRoot.resolve(relative).resolve("cgroup.procs"));
+        } else {
+            for (String h : V1_HIERARCHIES) {
+                candidates.add(cgroupRoot.resolve(h).resolve(relative).resolve("cgroup.procs"));
+            }
+        }
+        for (Path procs : candidates) {
+            try {
+                for (String line : Files.readAllLines(procs)) {
+                    String t = line.trim();
+                    if (!t.isEmpty()) {
+                        return Long.parseLong(t);
+                    }
+                }
+            } catch (NoSuchFileException e) {
+                // not in this hierarchy
+            } catch (IOException | NumberFormatException e) {
+                LOG.debug("declared instances: reading {}: {}", procs, e.toString());
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,351 @@
+package io.cmon.agent.runtime;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cmon.config.AgentConfig;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.core.parsetools.RecordParser;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Containers of a Docker Engine (or Podman's Docker-compatible) API on a unix socket, followed live.
+ *
+ * <p>Connect: {@code /version} (brand), take a checkpoint, list and inspect all containers, then stream
+ * {@code /events} since the checkpoint (or since the last event seen, across reconnects). Each container event
+ * triggers an inspection and an upsert; destroy forgets. A full resync every 60 s repairs lost events. When the
+ * connection drops (daemon restarting), it reconnects with backoff and lists again.
+ *
+ * <p>All state lives on one Vert.x context; nothing here blocks.
+ */
+public final class DockerSource implements InstanceSource {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DockerSource.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final long RESYNC_MS = 60_000;
+    static final long BACKOFF_MIN_MS = 250;
+    static final long BACKOFF_MAX_MS = 5_000;
+    private static final Set<String> FORGET = Set.of("destroy", "remove");
+    /** Events after which the container's record may differ; exec_*, attach, resize, top, … do not. */
+    private static final Set<String> INSPECT = Set.of("create", "start", "restart", "die", "died", "stop",
+            "pause", "unpause", "rename", "update", "init", "cleanup");
+
+    private final Vertx vertx;
+    private final String socketPath;
+    private final ContainerMapping mapping;
+    private final HttpClient client;
+
+    // state below: only touched on `context`
+    private volatile Context context; // also read by refresh()/close() from any thread
+    private InstanceSink sink;
+    private boolean closed;
+    private boolean connected;
+    private boolean everConnected;
+    private int epoch; // bumps per connection attempt; callbacks of an older stream are ignored
+    private long backoffMs = BACKOFF_MIN_MS;
+    private long resyncTimer = -1;
+    private long reconnectTimer = -1;
+    private String brand = "docker";
+    private String lastEventTime; // "seconds.nanos", the Docker `since` format
+    private HttpClientResponse eventStream;
+    private final Map<String, Instance> known = new HashMap<>(); // container id → instance
+    private final Map<String, Long> lastEvent = new HashMap<>(); // container id → event sequence number
+    private long eventSeq;
+
+    public DockerSource(Vertx vertx, String socketPath, AgentConfig.Labels labels, String defaultOwner) {
+        if (!vertx.isNativeTransportEnabled()) {
+            throw new IllegalStateException("the Docker socket " + socketPath + " needs Vert.x's native transport "
+                    + "(new VertxOptions().setPreferNativeTransport(true), netty epoll on Linux): "
+                    + vertx.unavailableNativeTransportCause());
+        }
+        this.vertx = vertx;
+        this.socketPath = socketPath;
+        this.mapping = new ContainerMapping(labels, defaultOwner);
+        this.client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true),
+                new PoolOptions().setHttp1MaxSize(8));
+    }
+
+    @Override
+    public String name() {
+        return ContainerMapping.SOURCE;
+    }
+
+    @Override
+    public void start(InstanceSink sink) {
+        Context ctx = vertx.getOrCreateContext();
+        ctx.runOnContext(v -> {
+            this.context = ctx;
+            this.sink = sink;
+            connect();
+            resyncTimer = vertx.setPeriodic(RESYNC_MS, id -> {
+                if (connected) {
+                    resync().onFailure(e -> LOG.debug("docker: periodic resync failed: {}", e.toString()));
+                }
+            });
+        });
+        this.context = ctx;
+    }
+
+    @Override
+    public CompletionStage<Void> refresh() {
+        Promise<Void> done = Promise.promise();
+        Context ctx = context;
+        if (ctx == null) {
+            return Future.<Void>failedFuture("docker source not started").toCompletionStage();
+        }
+        ctx.runOnContext(v -> resync().onComplete(done));
+        return done.future().toCompletionStage();
+    }
+
+    @Override
+    public void close() {
+        Context ctx = context;
+        if (ctx == null) {
+            client.close();
+            return;
+        }
+        ctx.runOnContext(v -> {
+            closed = true;
+            vertx.cancelTimer(resyncTimer);
+            vertx.cancelTimer(reconnectTimer);
+            client.close();
+        });
+    }
+
+    // ---- connection lifecycle
+
+    private void connect() {
+        if (closed) {
+            return;
+        }
+        int attempt = ++epoch;
+        String checkpoint = timestamp(System.currentTimeMillis() * 1_000_000L);
+        get("/version")
+                .compose(version -> {
+                    brand = ContainerMapping.brandOf(version);
+                    return resync();
+                })
+                .compose(v -> subscribe(attempt, lastEventTime != null ? lastEventTime : checkpoint))
+                .onSuccess(v -> {
+                    LOG.info("docker: {} {} ({}, {} containers)", everConnected ? "following again" : "following",
+                            socketPath, brand, known.size());
+                    everConnected = true;
+                    connected = true;
+                    backoffMs = BACKOFF_MIN_MS;
+                })
+                .onFailure(e -> lost(attempt, e));
+    }
+
+    private void lost(int attempt, Throwable cause) {
+        if (closed || attempt != epoch) {
+            return;
+        }
+        epoch++;
+        if (connected) {
+            LOG.warn("docker: lost {} ({}); reconnecting", socketPath, cause.toString());
+        } else if (backoffMs == BACKOFF_MIN_MS) {
+            LOG.warn("docker: cannot reach {} ({}); retrying", socketPath, cause.toString());
+        } else {
+            LOG.debug("docker: {} still unreachable ({}); next try in {} ms", socketPath, cause, backoffMs);
+        }
+        connected = false;
+        if (eventStream != null) {
+            eventStream.request().connection().close(); // its handlers are stale now
+            eventStream = null;
+        }
+        long delay = backoffMs;
+        backoffMs = Math.min(backoffMs * 2, BACKOFF_MAX_MS);
+        reconnectTimer = vertx.setTimer(delay, id -> connect());
+    }
+
+    private Future<Void> subscribe(int attempt, String since) {
+        String filters = URLEncoder.encode("{\"type\":[\"container\"]}", StandardCharsets.UTF_8);
+        return client.request(options("/events?since=" + since + "&filters=" + filters))
+                .compose(req -> req.send())
+                .compose(resp -> {
+                    if (resp.statusCode() != 200) {
+                        return resp.body().compose(b -> Future.failedFuture(
+                                new IOException("GET /events: " + resp.statusCode() + " " + b.toString().trim())));
+                    }
+                    eventStream = resp;
+                    RecordParser lines = RecordParser.newDelimited("\n", resp);
+                    lines.handler(line -> {
+                        if (!closed && attempt == epoch && line.length() > 0) {
+                            onEvent(line);
+                        }
+                    });
+                    lines.exceptionHandler(e -> lost(attempt, e));
+                    lines.endHandler(v -> lost(attempt, new IOException("event stream ended")));
+                    return Future.succeededFuture();
+                });
+    }
+
+    // ---- events
+
+    private void onEvent(Buffer line) {
+        JsonNode event;
+        try {
+            event = JSON.readTree(line.getBytes());
+        } catch (IOException e) {
+            LOG.warn("docker: unreadable event skipped: {}", e.getMessage());
+            return;
+        }
+        long nanos = event.path("timeNano").asLong(0);
+        if (nanos > 0) {
+            lastEventTime = timestamp(nanos);
+        }
+        String id = event.path("Actor").path("ID").asText(event.path("id").asText(""));
+        String fullAction = event.path("Action").asText(event.path("status").asText(""));
+        int colon = fullAction.indexOf(':'); // "health_status: healthy", "exec_start: sh"
+        String action = colon >= 0 ? fullAction.substring(0, colon) : fullAction;
+        if (id.isEmpty()) {
+            return;
+        }
+        if (FORGET.contains(action)) {
+            // kept as an event (not removed) so that a resync listed before it does not bring the container back
+            lastEvent.put(id, ++eventSeq);
+            forget(id);
+        } else if (INSPECT.contains(action)) {
+            long seq = ++eventSeq;
+            lastEvent.put(id, seq);
+            inspect(id).onComplete(ar -> {
+                Long latest = lastEvent.get(id);
+                if (closed || latest == null || latest != seq) {
+                    return; // a newer event for this container has its own inspection
+                }
+                if (ar.succeeded()) {
+                    remember(id, ar.result());
+                } else if (isNotFound(ar.cause())) {
+                    forget(id);
+                } else {
+                    LOG.debug("docker: inspect {} after {} failed: {}", id, action, ar.cause().toString());
+                }
+            });
+        }
+    }
+
+    private void remember(String id, Instance instance) {
+        Instance before = known.put(id, instance);
+        if (before != null && !before.uuid().equals(instance.uuid())) {
+            sink.remove(ContainerMapping.SOURCE, before.uuid());
+        }
+        sink.upsert(instance);
+    }
+
+    private void forget(String id) {
+        Instance before = known.remove(id);
+        if (before != null) {
+            sink.remove(ContainerMapping.SOURCE, before.uuid());
+        }
+    }
+
+    // ---- full list
+
+    /** Lists and inspects every container, then replaces this source's instances in the sink. */
+    private Future<Void> resync() {
+        long seqAtStart = eventSeq;
+        return get("/containers/json?all=1").compose(list -> {
+            List<Future<Instance>> inspections = new ArrayList<>();
+            List<String> ids = new ArrayList<>();
+            for (JsonNode c : list) {
+                String id = c.path("Id").asText();
+                ids.add(id);
+                inspections.add(inspect(id).recover(e -> isNotFound(e)
+                        ? Future.succeededFuture(null) : Future.failedFuture(e)));
+            }
+            return Future.all(inspections).map(all -> {
+                Map<String, Instance> fresh = new HashMap<>();
+                for (int i = 0; i < ids.size(); i++) {
+                    Instance instance = all.resultAt(i);
+                    if (instance != null) {
+                        fresh.put(ids.get(i), instance);
+                    }
+                }
+                // a container with an event during the list is as its event left it, not as the list saw it
+                lastEvent.forEach((id, seq) -> {
+                    if (seq > seqAtStart) {
+                        Instance current = known.get(id);
+                        if (current == null) {
+                            fresh.remove(id);
+                        } else {
+                            fresh.put(id, current);
+                        }
+                    }
+                });
+                lastEvent.entrySet().removeIf(e -> e.getValue() <= seqAtStart && !fresh.containsKey(e.getKey()));
+                known.clear();
+                known.putAll(fresh);
+                sink.replaceAll(ContainerMapping.SOURCE, List.copyOf(fresh.values()));
+                return null;
+            });
+        });
+    }
+
+    private Future<Instance> inspect(String id) {
+        return get("/containers/" + id + "/json").map(json -> mapping.toInstance(json, brand));
+    }
+
+    // ---- HTTP over the unix socket
+
+    private Future<JsonNode> get(String uri) {
+        return client.request(options(uri))
+                .compose(req -> req.send())
+                .compose(resp -> resp.body().compose(body -> {
+                    if (resp.statusCode() != 200) {
+                        return Future.failedFuture(new DockerApiException(resp.statusCode(),
+                                "GET " + uri + ": " + resp.statusCode() + " " + body.toString().trim()));
+                    }
+                    try {
+                        return Future.succeededFuture(JSON.readTree(body.getBytes()));
+                    } catch (IOException e) {
+                        return Future.failedFuture(e);
+                    }
+                }));
+    }
+
+    private RequestOptions options(String uri) {
+        return new RequestOptions()
+                .setMethod(HttpMethod.GET)
+                .setServer(SocketAddress.domainSocketAddress(socketPath))
+                .setHost("localhost")
+                .setURI(uri);
+    }
+
+    private static boolean isNotFound(Throwable e) {
+        return e instanceof DockerApiException d && d.status == 404;
+    }
+
+    static String timestamp(long epochNanos) {
+        return String.format("%d.%09d", epochNanos / 1_000_000_000L, epochNanos % 1_000_000_000L);
+    }
+
+    private static final class DockerApiException extends IOException {
+        final int status;
+
+        DockerApiException(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+}

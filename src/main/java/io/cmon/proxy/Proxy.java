@@ -1,0 +1,402 @@
+package io.cmon.proxy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cmon.config.ConfigException;
+import io.cmon.config.HostPort;
+import io.cmon.config.ProxyConfig;
+import io.cmon.proxy.auth.AccountStore;
+import io.cmon.proxy.auth.AgentTls;
+import io.cmon.proxy.auth.CaAuthenticator;
+import io.cmon.proxy.auth.FileWatcher;
+import io.cmon.proxy.auth.ProxyTls;
+import io.cmon.proxy.auth.SessionAuthCache;
+import io.cmon.proxy.forward.AgentForwarder;
+import io.cmon.proxy.inventory.AgentView;
+import io.cmon.proxy.inventory.AgentWatcher;
+import io.cmon.proxy.inventory.FleetInventory;
+import io.cmon.proxy.route.RouteParser;
+import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
+import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import io.vertx.core.AbstractVerticle;
+import io.vertx.core.Context;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.PoolOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A running cmon proxy (DESIGN §3): the HTTPS tenant listener (one server per event loop, sharing the port), the
+ * plain-HTTP admin listener, one watcher per agent feeding the {@link FleetInventory}, and the reloadable
+ * accounts, tenant CA and server certificate.
+ *
+ * <pre>{@code
+ * Proxy proxy = Proxy.start(config).toCompletionStage().toCompletableFuture().get();
+ * proxy.port(); proxy.adminPort(); proxy.close();
+ * }</pre>
+ */
+public final class Proxy {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Proxy.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Time between checks of watched files (accounts, certificates, agents file). */
+    private static final Duration FILE_POLL = Duration.ofSeconds(1);
+
+    private final Vertx vertx;
+    private final boolean ownsVertx;
+    private final ProxyConfig config;
+    private final AccountStore accounts;
+    private final CaAuthenticator authenticator;
+    private final SessionAuthCache sessions;
+    private final ProxyTls tls;
+    private final FleetInventory inventory = new FleetInventory();
+    private final ProxyMetrics metrics;
+    private final HttpClient watchClient;
+    private final HttpClient forwardClient;
+    private final AgentForwarder forwarder;
+    private final RateLimiter limiter;
+    private final RouteParser parser;
+    private final FileWatcher files;
+    private final Map<HostPort, AgentWatcher> watchers = new ConcurrentHashMap<>();
+    private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
+    private final Context watchContext;
+    private HttpServer admin;
+    private volatile int port;
+    private volatile boolean closed;
+
+    private Proxy(Vertx vertx, boolean ownsVertx, ProxyConfig config) {
+        this.vertx = vertx;
+        this.ownsVertx = ownsVertx;
+        this.config = config;
+        if (!"ca".equals(config.auth().mode())) {
+            throw ConfigException.key("auth.mode", "'" + config.auth().mode() + "' is not built yet; use ca");
+        }
+        if (config.agents().dns() != null) {
+            throw ConfigException.key("agents.dns", "DNS discovery of agents is not built yet; use static or file");
+        }
+        this.accounts = AccountStore.load(Path.of(config.accounts()));
+        this.authenticator = new CaAuthenticator(Path.of(config.auth().tenantCa()),
+                config.auth().crl() == null ? null : Path.of(config.auth().crl()), accounts);
+        this.sessions = new SessionAuthCache(authenticator, 100_000);
+        this.tls = new ProxyTls(Path.of(config.tls().cert()), Path.of(config.tls().key()));
+        this.metrics = new ProxyMetrics(inventory, System::currentTimeMillis);
+        this.limiter = new RateLimiter(config.rateLimit().rate(), config.rateLimit().burst(), System::nanoTime);
+        this.parser = new RouteParser(config.endpoint());
+        this.watchClient = vertx.createHttpClient(agentClientOptions().setKeepAlive(true),
+                new PoolOptions().setHttp1MaxSize(1));
+        this.forwardClient = vertx.createHttpClient(agentClientOptions().setKeepAlive(true)
+                        .setKeepAliveTimeout(60).setTcpNoDelay(true),
+                new PoolOptions().setHttp1MaxSize(64));
+        this.forwarder = new AgentForwarder(vertx, forwardClient, config.maxResponseSize());
+        this.watchContext = vertx.getOrCreateContext();
+        this.files = new FileWatcher(FILE_POLL); // last: its thread must not outlive a constructor that throws
+    }
+
+    /** Starts a proxy on its own Vert.x, closed with the proxy. Fails (before listening) on unusable config. */
+    public static Future<Proxy> start(ProxyConfig config) {
+        Vertx vertx = Vertx.vertx();
+        return start(vertx, config, true).onFailure(e -> vertx.close());
+    }
+
+    /** Starts a proxy on a Vert.x the caller owns (and closes). */
+    public static Future<Proxy> start(Vertx vertx, ProxyConfig config) {
+        return start(vertx, config, false);
+    }
+
+    private static Future<Proxy> start(Vertx vertx, ProxyConfig config, boolean ownsVertx) {
+        // reading accounts, CA and certificates is blocking: do it off the event loop
+        return vertx.<Proxy>executeBlocking(() -> new Proxy(vertx, ownsVertx, config), false)
+                .compose(p -> p.listen().map(p));
+    }
+
+    private HttpClientOptions agentClientOptions() {
+        HttpClientOptions o = new HttpClientOptions().setConnectTimeout(5000);
+        ProxyConfig.AgentTls a = config.agentTls();
+        if (a == null) return o;
+        return AgentTls.client(o, Path.of(a.cert()), Path.of(a.key()), Path.of(a.ca()));
+    }
+
+    private Future<Void> listen() {
+        HostPort admin = config.adminAddress();
+        return startTenantListener()
+                .compose(v -> vertx.createHttpServer(new HttpServerOptions().setHost(admin.host()).setPort(admin.port()))
+                        .requestHandler(this::admin)
+                        .listen()
+                        .recover(e -> Future.failedFuture(new IllegalStateException(
+                                "cannot listen on " + admin + " (adminListen): " + e.getMessage(), e))))
+                .onSuccess(s -> this.admin = s)
+                .onSuccess(s -> {
+                    watchContext.runOnContext(x -> reconcileAgents());
+                    watchFiles();
+                    LOG.info("proxy listening on https://{} (admin http://{}:{}), endpoint {}, {} agent(s)",
+                            new HostPort(config.listenAddress().host(), port), admin.host(), s.actualPort(),
+                            config.endpoint(), desiredAgents().size());
+                })
+                .onFailure(e -> close())
+                .mapEmpty();
+    }
+
+    /** One HTTPS server per event loop on the same port: TLS handshakes and forwarding use every core. */
+    private Future<Void> startTenantListener() {
+        HostPort listen = config.listenAddress();
+        int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
+        ProxyHandler handler = new ProxyHandler(parser, req -> sessions.authenticate(req.connection().sslSession()),
+                limiter, inventory, forwarder, metrics, config.requestTimeout(), this::advertisedAddress);
+        return bindTenantServers(handler, listen, instances, 3)
+                .recover(e -> Future.failedFuture(new IllegalStateException(
+                        "cannot listen on " + listen + " (listen): " + e.getMessage(), e)));
+    }
+
+    /**
+     * Vert.x shares a port between servers listening on the same host:port, but not port 0: for port 0 pick a free
+     * port first, and try again with another if someone took it in between.
+     */
+    private Future<Void> bindTenantServers(ProxyHandler handler, HostPort listen, int instances, int attempts) {
+        int wanted = listen.port();
+        if (wanted == 0) {
+            try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(listen.host()))) {
+                wanted = probe.getLocalPort();
+            } catch (IOException e) {
+                return Future.failedFuture(e);
+            }
+        }
+        int chosen = wanted;
+        return deployTenantServers(handler, listen.host(), chosen, instances)
+                .onSuccess(v -> port = chosen)
+                .recover(e -> listen.port() == 0 && attempts > 1
+                        ? bindTenantServers(handler, listen, instances, attempts - 1)
+                        : Future.failedFuture(e));
+    }
+
+    private Future<Void> deployTenantServers(ProxyHandler handler, String host, int port, int count) {
+        return vertx.deployVerticle(() -> new AbstractVerticle() {
+            @Override
+            public void start(Promise<Void> started) {
+                HttpServerOptions options = tls.configure(new HttpServerOptions()
+                        .setHost(host).setPort(port)
+                        .setTcpNoDelay(true)
+                        // forwarded bodies keep the agent's encoding: never compress twice
+                        .setCompressionSupported(false)
+                        .setIdleTimeout(300));
+                vertx.createHttpServer(options)
+                        .requestHandler(handler)
+                        .listen()
+                        .onSuccess(servers::add)
+                        .<Void>mapEmpty()
+                        .onComplete(started);
+            }
+        }, new DeploymentOptions().setInstances(count)).mapEmpty();
+    }
+
+    /** The address http_sd hands out as every target: the endpoint name and the port tenants reach us on. */
+    public String advertisedAddress() {
+        return config.endpoint() + ":" + port;
+    }
+
+    /** The tenant (HTTPS) port actually bound. */
+    public int port() {
+        return port;
+    }
+
+    /** The admin (plain HTTP) port actually bound. */
+    public int adminPort() {
+        return admin.actualPort();
+    }
+
+    public FleetInventory inventory() {
+        return inventory;
+    }
+
+    public ProxyMetrics metrics() {
+        return metrics;
+    }
+
+    public AccountStore accounts() {
+        return accounts;
+    }
+
+    /**
+     * Re-reads accounts, tenant CA/CRL and the server certificate (SIGHUP, {@code POST /-/reload}); open
+     * connections stay. Files that cannot be used are logged and the previous ones stay.
+     */
+    public Future<String> reload() {
+        return vertx.executeBlocking(() -> {
+            boolean a = accounts.reload();
+            boolean t = authenticator.reloadTrust();
+            boolean c = tls.reloadFiles();
+            return new Object[] {a, t, c};
+        }, false).compose(r -> {
+            List<Future<Boolean>> updates = new ArrayList<>();
+            if ((boolean) r[2]) for (HttpServer s : servers) updates.add(tls.update(s));
+            return Future.all(updates).map(x -> "accounts " + (((boolean) r[0]) ? "changed" : "unchanged")
+                    + ", tenant CA " + (((boolean) r[1]) ? "changed" : "unchanged")
+                    + ", server certificate " + (((boolean) r[2]) ? "changed" : "unchanged")
+                    + (accounts.lastError() == null ? "" : "; accounts file refused: " + accounts.lastError()));
+        }).onSuccess(s -> LOG.info("reload: {}", s));
+    }
+
+    private void watchFiles() {
+        files.watch(List.of(Path.of(config.accounts())), accounts::reload);
+        files.watch(authenticator.trustFiles(), authenticator::reloadTrust);
+        files.watch(tls.files(), () -> {
+            if (tls.reloadFiles()) for (HttpServer s : servers) tls.update(s);
+        });
+        if (config.agents().file() != null) {
+            files.watch(List.of(Path.of(config.agents().file())), () -> watchContext.runOnContext(x -> reconcileAgents()));
+        }
+    }
+
+    /** Static agents plus those of {@code agents.file} (read here: small, and on the watcher's call only). */
+    private Set<HostPort> desiredAgents() {
+        Set<HostPort> want = new LinkedHashSet<>();
+        for (String s : config.agents().staticAgents()) want.add(HostPort.parse(s));
+        String file = config.agents().file();
+        if (file != null) {
+            try {
+                AgentList list = AgentList.parse(Files.readString(Path.of(file)));
+                list.problems().forEach(p -> LOG.warn("{}: {}", file, p));
+                want.addAll(list.agents());
+            } catch (IOException e) {
+                LOG.warn("{}: cannot read agents file, keeping the agents it listed: {}", file, e.getMessage());
+                want.addAll(watchers.keySet());
+            }
+        }
+        return want;
+    }
+
+    /** Starts watchers for new agents, stops and forgets those no longer listed. Runs on the watch context. */
+    private void reconcileAgents() {
+        if (closed) return;
+        Set<HostPort> want = desiredAgents();
+        for (HostPort gone : new HashSet<>(watchers.keySet())) {
+            if (!want.contains(gone)) {
+                watchers.remove(gone).stop();
+                inventory.removeAgent(gone);
+                LOG.info("agent {} removed", gone);
+            }
+        }
+        for (HostPort agent : want) {
+            watchers.computeIfAbsent(agent, a -> {
+                AgentWatcher w = new AgentWatcher(vertx, watchClient, a, inventory, AgentWatcher.Timing.DEFAULT,
+                        System::currentTimeMillis);
+                w.start();
+                return w;
+            });
+        }
+    }
+
+    private void admin(HttpServerRequest req) {
+        String path = req.path();
+        switch (path) {
+            case "/metrics" -> {
+                ExpositionFormatWriter writer = ExpositionFormats.init().findWriter(req.getHeader(HttpHeaders.ACCEPT));
+                ByteArrayOutputStream out = new ByteArrayOutputStream(16384);
+                try {
+                    writer.write(out, metrics.registry().scrape());
+                } catch (IOException e) {
+                    req.response().setStatusCode(500).end(e.toString());
+                    return;
+                }
+                req.response().putHeader(HttpHeaders.CONTENT_TYPE, writer.getContentType())
+                        .end(Buffer.buffer(out.toByteArray()));
+            }
+            case "/-/healthy" -> text(req, 200, "OK\n");
+            case "/-/ready" -> {
+                if (inventory.synced()) text(req, 200, "OK\n");
+                else text(req, 503, "inventory not synced yet\n");
+            }
+            case "/-/reload" -> {
+                if (req.method() != HttpMethod.POST && req.method() != HttpMethod.PUT) {
+                    req.response().putHeader("Allow", "POST");
+                    text(req, 405, "use POST\n");
+                    return;
+                }
+                reload().onComplete(ar -> {
+                    if (ar.succeeded()) text(req, 200, ar.result() + "\n");
+                    else text(req, 500, "reload failed: " + ar.cause().getMessage() + "\n");
+                });
+            }
+            case "/status", "/" -> req.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                    .end(Buffer.buffer(status()));
+            default -> text(req, 404, "not found; try /metrics, /status, /-/healthy, /-/ready, POST /-/reload\n");
+        }
+    }
+
+    private byte[] status() {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("synced", inventory.synced());
+        root.put("instances", inventory.instanceCount());
+        root.put("owners", inventory.ownerCount());
+        root.put("accounts", accounts.size());
+        if (accounts.lastError() != null) root.put("accounts_error", accounts.lastError());
+        root.put("endpoint", config.endpoint());
+        root.put("advertised", advertisedAddress());
+        ArrayNode agents = root.putArray("agents");
+        long now = System.currentTimeMillis();
+        for (AgentView a : inventory.agents()) {
+            ObjectNode n = agents.addObject();
+            n.put("endpoint", a.endpoint().toString());
+            n.put("up", a.up());
+            n.put("server_uuid", a.serverUuid());
+            n.put("hostname", a.hostname());
+            n.put("instances", a.instances());
+            n.put("generation", a.generation());
+            if (a.lastAnswerMs() > 0) n.put("last_answer_seconds_ago", (now - a.lastAnswerMs()) / 1000.0);
+            if (a.lastError() != null) n.put("last_error", a.lastError());
+        }
+        ObjectNode cache = root.putObject("auth_sessions");
+        cache.put("size", sessions.size());
+        cache.put("hits", sessions.hits());
+        cache.put("misses", sessions.misses());
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void text(HttpServerRequest req, int status, String body) {
+        req.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8").end(body);
+    }
+
+    /** Stops listening, stops watching agents and files; closes the Vert.x when {@link #start(ProxyConfig)} made it. */
+    public Future<Void> close() {
+        if (closed) return Future.succeededFuture();
+        closed = true;
+        files.close();
+        watchers.values().forEach(AgentWatcher::stop);
+        List<Future<Void>> closing = new ArrayList<>();
+        for (HttpServer s : servers) closing.add(s.close());
+        if (admin != null) closing.add(admin.close());
+        return Future.join(closing)
+                .transform(x -> Future.join(watchClient.close(), forwardClient.close()))
+                .transform(x -> ownsVertx ? vertx.close() : Future.<Void>succeededFuture())
+                .mapEmpty();
+    }
+}

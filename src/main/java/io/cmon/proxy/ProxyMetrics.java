@@ -1,0 +1,83 @@
+package io.cmon.proxy;
+
+import io.cmon.proxy.inventory.AgentView;
+import io.cmon.proxy.inventory.FleetInventory;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+import java.util.function.LongSupplier;
+
+/** The proxy's own metrics, served on the admin listener (DESIGN §3.5). One registry per proxy, not the global one. */
+public final class ProxyMetrics {
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Counter requests;
+    private final Histogram latency;
+    private final Counter authFailures;
+    private final Counter throttled;
+
+    public ProxyMetrics(FleetInventory inventory, LongSupplier clockMs) {
+        requests = Counter.builder().name("cmon_proxy_requests")
+                .help("Requests answered, by route and status code")
+                .labelNames("route", "code").register(registry);
+        latency = Histogram.builder().name("cmon_proxy_request_duration_seconds")
+                .help("Time from request to the end of the answer, by route")
+                .labelNames("route").classicOnly()
+                .classicUpperBounds(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30)
+                .register(registry);
+        authFailures = Counter.builder().name("cmon_proxy_auth_failures")
+                .help("Requests refused with 401, by reason").labelNames("reason").register(registry);
+        throttled = Counter.builder().name("cmon_proxy_throttled_requests")
+                .help("Requests refused with 429 over the account's rate limit").register(registry);
+        GaugeWithCallback.builder().name("cmon_proxy_agent_up")
+                .help("1 when the last attempt to reach the agent succeeded")
+                .labelNames("agent", "server_uuid")
+                .callback(cb -> {
+                    for (AgentView a : inventory.agents()) {
+                        cb.call(a.up() ? 1 : 0, a.endpoint().toString(), a.serverUuid() == null ? "" : a.serverUuid());
+                    }
+                }).register(registry);
+        GaugeWithCallback.builder().name("cmon_proxy_agent_watch_lag_seconds")
+                .help("Seconds since the agent's instance list last answered (long-polls answer at least every 30 s)")
+                .labelNames("agent")
+                .callback(cb -> {
+                    long now = clockMs.getAsLong();
+                    for (AgentView a : inventory.agents()) {
+                        if (a.lastAnswerMs() > 0) cb.call((now - a.lastAnswerMs()) / 1000.0, a.endpoint().toString());
+                    }
+                }).register(registry);
+        GaugeWithCallback.builder().name("cmon_proxy_inventory_instances")
+                .help("Instances known across all agents")
+                .callback(cb -> cb.call(inventory.instanceCount())).register(registry);
+        GaugeWithCallback.builder().name("cmon_proxy_inventory_owners")
+                .help("Distinct owners of known instances")
+                .callback(cb -> cb.call(inventory.ownerCount())).register(registry);
+        GaugeWithCallback.builder().name("cmon_proxy_inventory_agents")
+                .help("Agents the proxy follows")
+                .callback(cb -> cb.call(inventory.agents().size())).register(registry);
+        GaugeWithCallback.builder().name("cmon_proxy_inventory_synced")
+                .help("1 once every agent has answered or failed once (discovery answers 503 before)")
+                .callback(cb -> cb.call(inventory.synced() ? 1 : 0)).register(registry);
+        JvmMetrics.builder().register(registry);
+    }
+
+    public PrometheusRegistry registry() {
+        return registry;
+    }
+
+    public void request(String route, int status, long nanos) {
+        requests.labelValues(route, Integer.toString(status)).inc();
+        latency.labelValues(route).observe(nanos / 1e9);
+    }
+
+    public void authFailure(String reason) {
+        authFailures.labelValues(reason).inc();
+    }
+
+    public void throttled() {
+        throttled.inc();
+    }
+}

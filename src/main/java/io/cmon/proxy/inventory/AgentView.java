@@ -1,0 +1,21 @@
+package io.cmon.proxy.inventory;
+
+import io.cmon.config.HostPort;
+
+/**
+ * What the proxy knows of one agent, for status pages and metrics.
+ *
+ * @param up the last attempt to reach it succeeded
+ * @param attempted at least one attempt has finished (success or failure): discovery waits for every agent's
+ * @param lastAnswerMs ms since epoch of its last good answer, 0 when never
+ */
+public record AgentView(
+        HostPort endpoint,
+        boolean up,
+        boolean attempted,
+        String serverUuid,
+        String hostname,
+        int instances,
+        long generation,
+        long lastAnswerMs,
+        String lastError) {}

@@ -1,0 +1,117 @@
+package io.cmon.quickstart;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A cmon server (agent or proxy) run as a child JVM of the quickstart, from the same jar, logging to a file. Its
+ * pid is kept in a file so that a rerun after a hard kill stops the orphan first.
+ */
+final class ChildProcess {
+
+    private final String name;
+    private final Process process;
+    private final Path log;
+    private final Path pidFile;
+
+    private ChildProcess(String name, Process process, Path log, Path pidFile) {
+        this.name = name;
+        this.process = process;
+        this.log = log;
+        this.pidFile = pidFile;
+    }
+
+    /** Starts {@code cmon <args>} in {@code workDir}. */
+    static ChildProcess start(String name, List<String> cmonArgs, Path workDir, Path logs, Path runDir) {
+        try {
+            Files.createDirectories(logs);
+            Files.createDirectories(runDir);
+            Path pidFile = runDir.resolve(name + ".pid");
+            stopOrphan(pidFile, workDir);
+            List<String> command = new ArrayList<>();
+            command.add(ProcessHandle.current().info().command().orElse("java"));
+            command.add("-cp");
+            // absolute: the child runs in the quickstart directory
+            command.add(java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                    .map(e -> Path.of(e).toAbsolutePath().toString())
+                    .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator)));
+            command.add("io.cmon.cli.Main");
+            command.addAll(cmonArgs);
+            Path log = logs.resolve(name + ".log");
+            Process p = new ProcessBuilder(command).directory(workDir.toFile())
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            Files.writeString(pidFile, Long.toString(p.pid()));
+            return new ChildProcess(name, p, log, pidFile);
+        } catch (IOException e) {
+            throw new QuickstartException("cannot start the " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    // A previous quickstart killed with SIGKILL leaves its children: stop them if they are still ours.
+    private static void stopOrphan(Path pidFile, Path workDir) throws IOException {
+        if (!Files.exists(pidFile)) return;
+        long pid;
+        try {
+            pid = Long.parseLong(Files.readString(pidFile).strip());
+        } catch (NumberFormatException e) {
+            return;
+        }
+        Optional<ProcessHandle> h = ProcessHandle.of(pid);
+        if (h.isPresent() && h.get().info().commandLine().orElse("").contains(workDir.toString())) {
+            h.get().destroy();
+            try {
+                h.get().onExit().get(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                h.get().destroyForcibly();
+            }
+        }
+    }
+
+    String name() {
+        return name;
+    }
+
+    Path log() {
+        return log;
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    Process process() {
+        return process;
+    }
+
+    /** SIGTERM (graceful shutdown), then SIGKILL after the grace period. */
+    void stop() {
+        process.destroy();
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+        try {
+            Files.deleteIfExists(pidFile);
+        } catch (IOException ignored) {
+            // a stale pid file is checked before use
+        }
+    }
+
+    String tail(int lines) {
+        try {
+            List<String> all = Files.readAllLines(log);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+}

@@ -1,0 +1,239 @@
+package io.cmon.agent.http;
+
+import io.cmon.agent.ServerIdentity;
+import io.cmon.agent.collect.gz.GzMetrics;
+import io.cmon.agent.runtime.Instance;
+import io.cmon.agent.runtime.InstanceInventory;
+import io.cmon.agent.runtime.InstanceSink;
+import io.cmon.agent.runtime.InstanceSource;
+import io.cmon.api.InstancesPage;
+import io.cmon.config.HostPort;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.GZIPInputStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The HTTP API in-process: real Vert.x server, real inventory, real /proc for gz; the instance collection is a fixed
+ * snapshot (the collectors have their own tests, the end-to-end run is AgentIT).
+ */
+class AgentHttpServerTest {
+
+    static final String UUID = "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9";
+    static final MetricSnapshots FIXED = MetricSnapshots.of(GaugeSnapshot.builder().name("mem_limit").help("bytes")
+            .dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().value(67108864).build()).build());
+
+    static Vertx vertx;
+    static ExecutorService workers;
+    InstanceInventory inventory;
+    AgentHttpServer server;
+    int port;
+    final AtomicInteger refreshes = new AtomicInteger();
+    final HttpClient http = HttpClient.newHttpClient();
+
+    final InstanceSource countingSource = new InstanceSource() {
+        public String name() { return "test"; }
+        public void start(InstanceSink sink) {}
+        public CompletionStage<Void> refresh() {
+            refreshes.incrementAndGet();
+            inventory.upsert(instance("1b2c3d4e-0000-0000-0000-000000000001"));
+            return CompletableFuture.completedFuture(null);
+        }
+        public void close() {}
+    };
+
+    static Instance instance(String uuid) {
+        return new Instance(uuid, "web-1", "alice", "img", "docker", List.of("web"), "running", 4242, null, null,
+                "test");
+    }
+
+    @BeforeAll
+    static void startVertx() {
+        vertx = Vertx.vertx();
+        workers = Executors.newFixedThreadPool(2);
+    }
+
+    @AfterAll
+    static void stopVertx() throws Exception {
+        vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        workers.shutdownNow();
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        inventory = new InstanceInventory();
+        GzMetrics gz = new GzMetrics(Path.of("/proc"), Clock.systemUTC(), () -> Map.of("running", 1L), "test");
+        server = new AgentHttpServer(vertx, new ServerIdentity("3d1219c7-c4c5-404a-aa1f-6d2a48adfda4", "cn-1"),
+                inventory, i -> CompletableFuture.supplyAsync(() -> FIXED, workers), gz, List.of(countingSource),
+                workers, new Exposition(), new PrometheusRegistry());
+        port = server.listen(new HostPort("127.0.0.1", 0), null).toCompletionStage().toCompletableFuture()
+                .get(5, TimeUnit.SECONDS);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        server.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    }
+
+    HttpResponse<byte[]> get(String path, String... headers) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
+        if (headers.length > 0) b.headers(headers);
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    static String body(HttpResponse<byte[]> r) {
+        return new String(r.body(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void unknownInstanceIsContainerNotFound() throws Exception {
+        HttpResponse<byte[]> r = get("/v1/" + UUID + "/metrics");
+        assertThat(r.statusCode()).isEqualTo(404);
+        assertThat(body(r)).isEqualTo("container not found\n");
+    }
+
+    @Test
+    void nonUuidIsBadRequest() throws Exception {
+        HttpResponse<byte[]> r = get("/v1/not-a-uuid/metrics");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(body(r)).isEqualTo("invalid uuid\n");
+    }
+
+    @Test
+    void knownInstanceAnswersText004AndGzipAndOpenMetricsOnRequest() throws Exception {
+        inventory.upsert(instance(UUID));
+
+        HttpResponse<byte[]> plain = get("/v1/" + UUID.toUpperCase() + "/metrics");
+        assertThat(plain.statusCode()).isEqualTo(200);
+        assertThat(plain.headers().firstValue("content-type")).hasValue("text/plain; version=0.0.4; charset=utf-8");
+        assertThat(body(plain)).contains("mem_limit 6.7108864E7");
+
+        HttpResponse<byte[]> gz = get("/v1/" + UUID + "/metrics", "Accept", "application/openmetrics-text",
+                "Accept-Encoding", "gzip");
+        assertThat(gz.headers().firstValue("content-encoding")).hasValue("gzip");
+        assertThat(gz.headers().firstValue("content-type")).get().asString()
+                .startsWith("application/openmetrics-text; version=1.0.0");
+        String om = new String(new GZIPInputStream(new ByteArrayInputStream(gz.body())).readAllBytes(),
+                StandardCharsets.UTF_8);
+        assertThat(om).contains("mem_limit 6.7108864E7").endsWith("# EOF\n");
+    }
+
+    @Test
+    void instancesListsTheInventoryWithServerAndGeneration() throws Exception {
+        inventory.upsert(instance(UUID));
+
+        HttpResponse<byte[]> r = get("/v1/instances");
+
+        assertThat(r.headers().firstValue("content-type")).hasValue("application/json");
+        InstancesPage page = new ObjectMapper().readValue(r.body(), InstancesPage.class);
+        assertThat(page.server()).isEqualTo(new InstancesPage.Server("3d1219c7-c4c5-404a-aa1f-6d2a48adfda4", "cn-1"));
+        assertThat(page.generation()).isEqualTo(inventory.generation()).isPositive();
+        assertThat(page.instances()).containsExactly(
+                new InstancesPage.Entry(UUID, "web-1", "alice", "img", "docker", List.of("web"), "running"));
+    }
+
+    @Test
+    void longPollAnswersAsSoonAsTheGenerationPasses() throws Exception {
+        long g = inventory.generation();
+        CompletableFuture<HttpResponse<byte[]>> poll = http.sendAsync(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + port + "/v1/instances?since=" + g + "&wait=30s")).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        await().atMost(Duration.ofSeconds(2)).until(() -> inventory.waiting() == 1);
+        long changed = System.nanoTime();
+        inventory.upsert(instance(UUID));
+
+        HttpResponse<byte[]> r = poll.get(2, TimeUnit.SECONDS);
+
+        assertThat((System.nanoTime() - changed) / 1e6).isLessThan(500);
+        InstancesPage page = new ObjectMapper().readValue(r.body(), InstancesPage.class);
+        assertThat(page.generation()).isEqualTo(g + 1);
+        assertThat(page.instances()).extracting(InstancesPage.Entry::vmUuid).containsExactly(UUID);
+    }
+
+    @Test
+    void aLongPollWhoseCallerHangsUpIsForgotten() throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.getOutputStream().write(("GET /v1/instances?since=" + inventory.generation()
+                    + "&wait=5m HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            await().atMost(Duration.ofSeconds(2)).until(() -> inventory.waiting() == 1);
+        }
+        await().atMost(Duration.ofSeconds(2)).until(() -> inventory.waiting() == 0);
+    }
+
+    @Test
+    void longPollAnswersAtTheWaitWithTheSameGeneration() throws Exception {
+        long g = inventory.generation();
+        long start = System.nanoTime();
+
+        HttpResponse<byte[]> r = get("/v1/instances?since=" + g + "&wait=300ms");
+
+        assertThat((System.nanoTime() - start) / 1e6).isBetween(250.0, 2000.0);
+        assertThat(new ObjectMapper().readValue(r.body(), InstancesPage.class).generation()).isEqualTo(g);
+        assertThat(inventory.waiting()).isZero();
+    }
+
+    @Test
+    void badLongPollParametersAreBadRequestsThatSayWhy() throws Exception {
+        HttpResponse<byte[]> r = get("/v1/instances?since=0&wait=forever");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(body(r)).startsWith("wait: 'forever' is not a duration");
+    }
+
+    @Test
+    void refreshRescansTheSourcesAndAnswersTheNewGeneration() throws Exception {
+        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                + "/v1/refresh")).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(refreshes).hasValue(1);
+        assertThat(body(r)).isEqualTo("{\"generation\":1}");
+    }
+
+    @Test
+    void gzMetricsAndSelfMetricsAnswer() throws Exception {
+        get("/_ping");
+        assertThat(body(get("/v1/gz/metrics"))).contains("node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"}",
+                "cmon_instances{state=\"running\"} 1.0", "cmon_agent_up 1.0");
+        assertThat(body(get("/metrics")))
+                .contains("cmon_agent_http_requests_total{code=\"200\",route=\"ping\"} 1.0");
+    }
+
+    @Test
+    void unknownRouteIs404AndWrongMethodIs405() throws Exception {
+        assertThat(get("/nope").statusCode()).isEqualTo(404);
+        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                + "/v1/instances")).DELETE().build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(r.statusCode()).isEqualTo(405);
+        assertThat(r.headers().firstValue("allow")).hasValue("GET");
+    }
+}

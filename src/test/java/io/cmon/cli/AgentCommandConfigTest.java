@@ -1,0 +1,96 @@
+package io.cmon.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** A config a user got wrong stops {@code cmon agent} with exit 2 before it listens, naming file, key and problem. */
+class AgentCommandConfigTest {
+
+    @TempDir
+    Path dir;
+
+    record Run(int exit, String err) {}
+
+    Run run(String... args) {
+        StringWriter err = new StringWriter();
+        CommandLine cmd = Main.commandLine();
+        cmd.setErr(new PrintWriter(err, true));
+        int exit = cmd.execute(args);
+        return new Run(exit, err.toString());
+    }
+
+    Path config(String yaml) throws IOException {
+        return Files.writeString(dir.resolve("agent.yaml"), yaml);
+    }
+
+    @Test
+    void badListenValueNamesFileAndKey() throws IOException {
+        Path file = config("listen: nowhere\n");
+
+        Run r = run("agent", "--config", file.toString());
+
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains(file.toString(), "key 'listen'", "no port");
+    }
+
+    @Test
+    void unknownKeyNamesItAndTheKnownOnes() throws IOException {
+        Path file = config("listen: 127.0.0.1:0\ndocker: {sockett: /x}\n");
+
+        Run r = run("agent", "--config", file.toString());
+
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains(file.toString(), "key 'docker.sockett'", "unknown key", "socket");
+    }
+
+    @Test
+    void serverUuidThatIsNotAUuidIsRefused() throws IOException {
+        Path file = config("server: {uuid: 1234}\n");
+
+        Run r = run("agent", "--config", file.toString());
+
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains(file.toString(), "key 'server.uuid'", "not a uuid");
+    }
+
+    @Test
+    void missingConfigFileIsNamed() {
+        Run r = run("agent", "--config", dir.resolve("absent.yaml").toString());
+
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("absent.yaml", "file not found");
+    }
+
+    @Test
+    void badListenFlagIsRefused() throws IOException {
+        Path file = config("docker: null\n");
+
+        Run r = run("agent", "--config", file.toString(), "--listen", "127.0.0.1:99999");
+
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--listen", "out of range");
+    }
+
+    @Test
+    void addressInUseIsAClearErrorNotAStackTrace() throws IOException {
+        try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Path file = config("listen: 127.0.0.1:" + taken.getLocalPort() + "\ndocker: null\n");
+
+            Run r = run("agent", "--config", file.toString());
+
+            assertThat(r.exit()).isEqualTo(2);
+            assertThat(r.err()).contains("cannot listen on 127.0.0.1:" + taken.getLocalPort())
+                    .doesNotContain("\tat ");
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package io.cmon.proxy.auth;
+
+import io.cmon.testing.TestPki;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** mTLS between a proxy (Vert.x client) and an agent (Vert.x server), both configured by {@link AgentTls}. */
+class AgentTlsTest {
+
+    @TempDir
+    Path dir;
+
+    TestPki pki;
+    Vertx vertx;
+    int port;
+
+    @BeforeEach
+    void start() throws Exception {
+        pki = TestPki.create(dir);
+        TestPki.Issued agent = pki.agent("agent-1");
+        vertx = Vertx.vertx();
+        HttpServer server = vertx.createHttpServer(AgentTls.server(new HttpServerOptions().setHost("127.0.0.1").setPort(0),
+                        agent.cert(), agent.key(), pki.caCert()))
+                .requestHandler(req -> {
+                    try {
+                        req.response().end("caller " + ((java.security.cert.X509Certificate) req.connection()
+                                .peerCertificates().get(0)).getSubjectX500Principal().getName());
+                    } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+                        req.response().setStatusCode(401).end(); // unreachable: the handshake requires a certificate
+                    }
+                });
+        server.listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        port = server.actualPort();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    String get(HttpClientOptions options) throws Exception {
+        HttpClient client = vertx.createHttpClient(options);
+        try {
+            return client.request(HttpMethod.GET, port, "127.0.0.1", "/")
+                    .compose(req -> req.send().compose(resp -> resp.body()))
+                    .map(Object::toString)
+                    .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } finally {
+            client.close();
+        }
+    }
+
+    @Test
+    void proxyWithAnAgentCertificateIsServedAndSeesTheAgentsName() throws Exception {
+        TestPki.Issued proxy = pki.agent("proxy-1");
+        assertThat(get(AgentTls.client(new HttpClientOptions(), proxy.cert(), proxy.key(), pki.caCert())))
+                .isEqualTo("caller CN=proxy-1");
+    }
+
+    @Test
+    void agentRequiresAClientCertificateAtTheHandshake() {
+        assertThatThrownBy(() -> get(AgentTls.client(new HttpClientOptions(), null, null, pki.caCert())))
+                .isInstanceOf(ExecutionException.class);
+    }
+
+    @Test
+    void proxyRefusesAnAgentOfAnotherCa() {
+        TestPki other = TestPki.create(dir.resolve("other"));
+        TestPki.Issued proxy = other.agent("proxy-1");
+        assertThatThrownBy(() -> get(AgentTls.client(new HttpClientOptions(), proxy.cert(), proxy.key(), other.caCert())))
+                .isInstanceOf(ExecutionException.class);
+    }
+}

@@ -1,0 +1,107 @@
+package io.cmon.proxy.inventory;
+
+import io.cmon.api.InstancesPage;
+import io.cmon.config.HostPort;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class FleetInventoryTest {
+
+    static final HostPort A1 = new HostPort("127.0.0.1", 9164);
+    static final HostPort A2 = new HostPort("127.0.0.2", 9164);
+    static final String ALICE = "2b8e0000-0000-4000-8000-00000000000a";
+    static final String I1 = "11111111-0000-4000-8000-000000000001";
+    static final String I2 = "11111111-0000-4000-8000-000000000002";
+    static final String I3 = "11111111-0000-4000-8000-000000000003";
+
+    static InstancesPage page(String server, long gen, InstancesPage.Entry... entries) {
+        return new InstancesPage(new InstancesPage.Server(server, "cn"), gen, List.of(entries));
+    }
+
+    static InstancesPage.Entry entry(String uuid, String owner) {
+        return new InstancesPage.Entry(uuid, "alias", owner, null, "docker", List.of("g"), "running");
+    }
+
+    @Test
+    void notSyncedUntilEveryAgentAnsweredOrFailedOnce() {
+        FleetInventory inv = new FleetInventory();
+        inv.addAgent(A1);
+        inv.addAgent(A2);
+        assertThat(inv.synced()).isFalse();
+        inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 1), 10);
+        assertThat(inv.synced()).isFalse();
+        inv.markDown(A2, "connection refused");
+        assertThat(inv.synced()).isTrue();
+    }
+
+    @Test
+    void ownersByUuidOrLoginBothFindTheAccountsInstances() {
+        FleetInventory inv = new FleetInventory();
+        inv.addAgent(A1);
+        inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 1,
+                entry(I1, ALICE.toUpperCase()), entry(I2, "alice"), entry(I3, null)), 10);
+        assertThat(inv.ownedBy(ALICE, "alice")).extracting(FleetInstance::vmUuid).containsExactly(I1, I2);
+        assertThat(inv.ownedBy("00000000-0000-4000-8000-00000000000b", "bob")).isEmpty();
+        assertThat(inv.instance(I3)).isPresent(); // ownerless: addressable by operators, listed for no one
+        assertThat(inv.ownerCount()).isEqualTo(2);
+    }
+
+    @Test
+    void anAnswerReplacesTheAgentsListAndReindexesOwners() {
+        FleetInventory inv = new FleetInventory();
+        inv.addAgent(A1);
+        inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 1, entry(I1, "alice"), entry(I2, "alice")), 10);
+        inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 2, entry(I1, "bob")), 20);
+        assertThat(inv.ownedBy(ALICE, "alice")).isEmpty();
+        assertThat(inv.ownedBy("b", "bob")).extracting(FleetInstance::cachedDate).containsExactly(20L);
+        assertThat(inv.instance(I2)).isEmpty();
+        assertThat(inv.instanceCount()).isEqualTo(1);
+    }
+
+    @Test
+    void downAgentKeepsItsInstancesListed() {
+        FleetInventory inv = new FleetInventory();
+        inv.addAgent(A1);
+        inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 1, entry(I1, "alice")), 10);
+        inv.markDown(A1, "refused");
+        assertThat(inv.isUp(A1)).isFalse();
+        assertThat(inv.ownedBy(null, "alice")).hasSize(1);
+        assertThat(inv.instance(I1)).isPresent();
+        assertThat(inv.server("aaaaaaaa-0000-4000-8000-000000000001")).contains(A1);
+    }
+
+    @Test
+    void removedAgentTakesItsInstancesAndServer() {
+        FleetInventory inv = new FleetInventory();
+        inv.addAgent(A1);
+        inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 1, entry(I1, "alice")), 10);
+        inv.removeAgent(A1);
+        assertThat(inv.instance(I1)).isEmpty();
+        assertThat(inv.ownedBy(null, "alice")).isEmpty();
+        assertThat(inv.server("aaaaaaaa-0000-4000-8000-000000000001")).isEmpty();
+        assertThat(inv.synced()).isTrue();
+    }
+
+    @Test
+    void instanceMovingBetweenAgentsIsNotLostWhenTheOldAgentForgetsIt() {
+        FleetInventory inv = new FleetInventory();
+        inv.addAgent(A1);
+        inv.addAgent(A2);
+        inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 1, entry(I1, "alice")), 10);
+        inv.update(A2, page("aaaaaaaa-0000-4000-8000-000000000002", 1, entry(I1, "alice")), 20);
+        inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 2), 30);
+        assertThat(inv.instance(I1)).get().extracting(FleetInstance::agent).isEqualTo(A2);
+        assertThat(inv.ownedBy(null, "alice")).hasSize(1);
+    }
+
+    @Test
+    void entriesWithoutAUuidAreSkipped() {
+        FleetInventory inv = new FleetInventory();
+        inv.addAgent(A1);
+        inv.update(A1, page(null, 1, entry("not-a-uuid", "alice"), entry(null, "alice")), 10);
+        assertThat(inv.instanceCount()).isZero();
+    }
+}

@@ -1,0 +1,168 @@
+package io.cmon.testing;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The real {@code cmon agent} as a separate JVM running the shaded jar (failsafe's {@code cmon.jar} property, else
+ * {@code target/cmon.jar}), on a free loopback port, started and ready ({@code /_ping} answers 200). Its output goes
+ * to {@link #log()}; {@link #close()} sends SIGTERM and waits for a graceful exit.
+ *
+ * <pre>{@code
+ * try (AgentProcess agent = AgentProcess.start(configFile)) {
+ *     HttpResponse<String> r = agent.get("/v1/instances");
+ * }
+ * }</pre>
+ */
+public final class AgentProcess implements AutoCloseable {
+
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(20);
+
+    private final Process process;
+    private final int port;
+    private final Path log;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    private final boolean tls;
+
+    private AgentProcess(Process process, int port, Path log, boolean tls) {
+        this.process = process;
+        this.port = port;
+        this.log = log;
+        this.tls = tls;
+    }
+
+    /** Starts {@code cmon agent --config <config> --listen 127.0.0.1:<free port> <extraArgs>} and waits for ping. */
+    public static AgentProcess start(Path config, String... extraArgs) throws IOException, InterruptedException {
+        return start(config, false, extraArgs);
+    }
+
+    /**
+     * For a config with {@code tls}: the agent then wants a client certificate, so readiness is its port accepting
+     * connections, and {@link #get} and friends (plain HTTP) do not apply; talk to it with your own TLS client.
+     */
+    public static AgentProcess startTls(Path config, String... extraArgs) throws IOException, InterruptedException {
+        return start(config, true, extraArgs);
+    }
+
+    private static AgentProcess start(Path config, boolean tls, String... extraArgs)
+            throws IOException, InterruptedException {
+        int port = freePort();
+        Path log = Files.createTempFile("cmon-agent-", ".log");
+        List<String> cmd = new ArrayList<>(List.of(javaBin(), "-jar", jar().toString(), "agent",
+                "--config", config.toString(), "--listen", "127.0.0.1:" + port));
+        cmd.addAll(List.of(extraArgs));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        AgentProcess agent = new AgentProcess(p, port, log, tls);
+        agent.awaitReady();
+        return agent;
+    }
+
+    /** The jar under test: failsafe's {@code cmon.jar} system property, else {@code target/cmon.jar}. */
+    public static Path jar() {
+        Path jar = Path.of(System.getProperty("cmon.jar", "target/cmon.jar"));
+        if (!Files.isRegularFile(jar)) throw new IllegalStateException("no jar at " + jar + "; run mvn package");
+        return jar;
+    }
+
+    /** A port nothing listens on now (a small race with other processes is accepted). */
+    public static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** {@code http://127.0.0.1:<port><path>} ({@code https} when started with {@link #startTls}). */
+    public URI uri(String path) {
+        return URI.create((tls ? "https" : "http") + "://127.0.0.1:" + port + path);
+    }
+
+    /** The agent's stdout and stderr so far. */
+    public Path log() {
+        return log;
+    }
+
+    public String logText() {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "(log unreadable: " + e + ")";
+        }
+    }
+
+    public HttpResponse<String> get(String path, String... headers) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(10));
+        if (headers.length > 0) b.headers(headers);
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    public HttpResponse<byte[]> getBytes(String path, String... headers) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(10));
+        if (headers.length > 0) b.headers(headers);
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    public HttpResponse<String> post(String path) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30))
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    public boolean alive() {
+        return process.isAlive();
+    }
+
+    /** SIGTERM, then waits up to 10 s (then SIGKILL); the exit code. */
+    public int stop() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            process.waitFor(5, TimeUnit.SECONDS);
+        }
+        return process.exitValue();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process.isAlive()) stop();
+    }
+
+    private void awaitReady() throws InterruptedException, IOException {
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("agent exited (" + process.exitValue() + "):\n" + logText());
+            }
+            try {
+                if (tls) {
+                    new java.net.Socket(InetAddress.getLoopbackAddress(), port).close();
+                    return;
+                }
+                if (get("/_ping").statusCode() == 200) return;
+            } catch (IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(50);
+        }
+        close();
+        throw new IllegalStateException("agent did not answer /_ping within " + READY_TIMEOUT + ":\n" + logText());
+    }
+
+    private static String javaBin() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+}

@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One instance's collection against this host's kernel: a v1 cgroup created for the run (cpu, cpuacct, memory, pids)
+ * One instance's collection against this host's kernel: a v1 cgroup created for the run (cpu, cpuacct, memory, pids, blkio)
  * holding a sleeping process, declared by pid. The TTL cache is defeated (a clock that jumps an hour per call), so
  * every invocation does the real reads and parsing of every collector; the worker "pool" runs inline, so the figure
  * is the CPU cost of one scrape's collection on one thread. Parser-only benchmarks use captured kernel text.
@@ -36,7 +36,7 @@ import java.util.concurrent.atomic.AtomicLong;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class InstanceCollectionBenchmark {
 
-    private static final List<String> CONTROLLERS = List.of("cpu", "cpuacct", "memory", "pids");
+    private static final List<String> CONTROLLERS = List.of("cpu", "cpuacct", "memory", "pids", "blkio");
     private static final Path CGROUPS = Path.of("/sys/fs/cgroup");
 
     private static final String CPU_STAT_V2 = "usage_usec 30741204\nuser_usec 24108811\nsystem_usec 6632393\n"
@@ -123,7 +123,8 @@ public class InstanceCollectionBenchmark {
 
     @State(Scope.Benchmark)
     public static class Pick {
-        @org.openjdk.jmh.annotations.Param({"cpu", "mem", "net", "load", "fs", "time"})
+        @org.openjdk.jmh.annotations.Param({"cpu", "mem", "net", "mem_detail", "tcp", "disk", "processes", "load", "fs",
+                "time"})
         public String collector;
     }
 

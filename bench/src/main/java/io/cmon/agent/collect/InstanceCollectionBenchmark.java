@@ -63,6 +63,15 @@ public class InstanceCollectionBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
+        try {
+            create();
+        } catch (Exception | Error e) {
+            tearDown(); // JMH skips @TearDown when @Setup fails: the cgroup must not outlive the run
+            throw e;
+        }
+    }
+
+    private void create() throws Exception {
         for (String controller : CONTROLLERS) {
             Files.createDirectory(CGROUPS.resolve(controller).resolve(cgroup));
         }
@@ -91,8 +100,12 @@ public class InstanceCollectionBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() throws Exception {
-        background.shutdownNow();
-        sleeper.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        if (background != null) {
+            background.shutdownNow();
+        }
+        if (sleeper != null) {
+            sleeper.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
         for (String controller : CONTROLLERS) {
             Path dir = CGROUPS.resolve(controller).resolve(cgroup);
             for (int i = 0; i < 50 && Files.exists(dir); i++) {
@@ -103,8 +116,10 @@ public class InstanceCollectionBenchmark {
                 }
             }
         }
-        Files.deleteIfExists(layer.resolve("file"));
-        Files.deleteIfExists(layer);
+        if (layer != null) {
+            Files.deleteIfExists(layer.resolve("file"));
+            Files.deleteIfExists(layer);
+        }
     }
 
     /** Every collector's reads and parsing plus the meta metrics: what one uncached scrape costs the agent. */

@@ -15,8 +15,16 @@ import java.util.Optional;
  */
 public final class CgroupFiles {
 
+    /** How long a pid's resolution is reused: one scrape runs several collectors that all need it. */
+    static final long RESOLUTION_TTL_NANOS = 1_000_000_000L;
+    private static final int MAX_REMEMBERED = 4096;
+
     private final Path procRoot;
     private final CgroupMounts mounts;
+    private final java.util.concurrent.ConcurrentHashMap<Long, Resolved> byPid =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private record Resolved(InstanceCgroup cgroup, long atNanos) { }
 
     public CgroupFiles(Path procRoot, CgroupMounts mounts) {
         this.procRoot = procRoot;
@@ -36,9 +44,22 @@ public final class CgroupFiles {
 
     public InstanceCgroup resolve(Instance instance) throws IOException {
         if (instance.pid() > 0) {
+            long now = System.nanoTime();
+            Resolved known = byPid.get(instance.pid());
+            if (known != null && now - known.atNanos() < RESOLUTION_TTL_NANOS) {
+                return known.cgroup();
+            }
             Optional<String> own = KernelFile.read(procRoot.resolve(Long.toString(instance.pid())).resolve("cgroup"));
             if (own.isPresent()) {
-                return fromProcCgroup(own.get());
+                InstanceCgroup cgroup = fromProcCgroup(own.get());
+                if (byPid.size() >= MAX_REMEMBERED) {
+                    byPid.values().removeIf(r -> now - r.atNanos() >= RESOLUTION_TTL_NANOS);
+                    if (byPid.size() >= MAX_REMEMBERED) {
+                        byPid.clear(); // all fresh: a cache this size is no longer saving anything
+                    }
+                }
+                byPid.put(instance.pid(), new Resolved(cgroup, now));
+                return cgroup;
             }
         }
         String path = instance.cgroup();

@@ -9,7 +9,8 @@ import java.util.Optional;
 
 /**
  * {@code cpu_user_usage}, {@code cpu_sys_usage}, {@code cpu_wait_time} (ns; see {@link CpuStat} for what "wait" is
- * on each cgroup version) and the CFS bandwidth counters of the cgroup.
+ * on each cgroup version), the CFS bandwidth counters of the cgroup and its CPU cap ({@code cpu_quota_cores}, left
+ * out when uncapped).
  */
 public final class CpuCollector implements Collector {
 
@@ -33,8 +34,9 @@ public final class CpuCollector implements Collector {
 
     @Override
     public List<MetricSnapshot> collect(Instance instance) throws Exception {
-        CpuStat stat = read(cgroups.resolve(instance));
-        return List.of(
+        InstanceCgroup cg = cgroups.resolve(instance);
+        CpuStat stat = read(cg);
+        List<MetricSnapshot> out = new java.util.ArrayList<>(List.of(
                 Metrics.seedCounter("cpu_user_usage", "nanoseconds: CPU time in user mode", stat.userNs()),
                 Metrics.seedCounter("cpu_sys_usage", "nanoseconds: CPU time in kernel mode", stat.sysNs()),
                 Metrics.seedCounter("cpu_wait_time",
@@ -44,7 +46,22 @@ public final class CpuCollector implements Collector {
                 Metrics.counter("cpu_throttled_periods", "CFS periods in which the CPU quota was exhausted",
                         stat.throttledPeriods()),
                 Metrics.counter("cpu_throttled_seconds", "time held off the CPU by the CPU quota",
-                        stat.throttledNs() / 1e9));
+                        stat.throttledNs() / 1e9)));
+        quota(cg).ifPresent(q -> out.add(Metrics.gauge("cpu_quota_cores",
+                "CPUs' worth of time the CFS quota allows per period (absent: no cap)", q.cores())));
+        return out;
+    }
+
+    static Optional<CpuQuota> quota(InstanceCgroup cg) throws Exception {
+        if (cg.onV1("cpu")) {
+            Optional<String> quota = cg.readV1("cpu", "cpu.cfs_quota_us");
+            Optional<String> period = cg.readV1("cpu", "cpu.cfs_period_us");
+            // a kernel without CONFIG_CFS_BANDWIDTH has neither file: no cap to report
+            return quota.isPresent() && period.isPresent()
+                    ? CpuQuota.parseV1(quota.get(), period.get()) : Optional.empty();
+        }
+        Optional<String> max = cg.readV2("cpu.max");
+        return max.isPresent() ? CpuQuota.parseV2(max.get()) : Optional.empty();
     }
 
     static CpuStat read(InstanceCgroup cg) throws Exception {

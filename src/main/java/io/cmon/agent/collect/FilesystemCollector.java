@@ -47,10 +47,17 @@ public final class FilesystemCollector implements Collector {
     private final Duration ttl;
     private final LongSupplier nanoClock;
     private final Map<String, Walk> walks = new ConcurrentHashMap<>();
+    private final Map<String, Store> stores = new ConcurrentHashMap<>();
     private CompletableFuture<Void> queue = CompletableFuture.completedFuture(null);
 
     /** The latest walk of one instance's layer: running ({@code result} incomplete) or done. */
     private record Walk(Path root, long startedNanos, CompletableFuture<Long> result) { }
+
+    /**
+     * The filesystem holding an instance's layer. Looked up once: finding it reads the whole mount table, which on a
+     * container host grows with every container, and a scrape's cost must not.
+     */
+    private record Store(Path root, FileStore store) { }
 
     public FilesystemCollector(Executor background, Duration ttl) {
         this(background, ttl, System::nanoTime);
@@ -78,7 +85,12 @@ public final class FilesystemCollector implements Collector {
             throw new IOException("no writable layer known for " + instance.uuid());
         }
         Path root = Path.of(instance.rootfs());
-        FileStore store = Files.getFileStore(root);
+        Store known = stores.get(instance.uuid());
+        if (known == null || !known.root().equals(root)) {
+            known = new Store(root, Files.getFileStore(root));
+            stores.put(instance.uuid(), known);
+        }
+        FileStore store = known.store();
         List<MetricSnapshot> out = new ArrayList<>(2);
         Long used = used(instance.uuid(), root);
         if (used != null) {
@@ -92,6 +104,7 @@ public final class FilesystemCollector implements Collector {
     @Override
     public void forget(String uuid) {
         walks.remove(uuid);
+        stores.remove(uuid);
     }
 
     /** The last walk's figure, starting a new walk when it is due; null while the first walk is still running. */

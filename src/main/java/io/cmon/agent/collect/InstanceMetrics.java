@@ -37,6 +37,7 @@ public final class InstanceMetrics {
     private final List<Collector> collectors;
     private final Executor workers;
     private final LongSupplier nanoClock;
+    private final Duration timeout;
     private final Map<Key, Slot> slots = new ConcurrentHashMap<>();
 
     private record Key(String uuid, String collector) { }
@@ -51,17 +52,18 @@ public final class InstanceMetrics {
     }
 
     public InstanceMetrics(List<Collector> collectors, Executor workers) {
-        this(collectors, workers, System::nanoTime);
+        this(collectors, workers, System::nanoTime, COLLECTOR_TIMEOUT);
     }
 
-    InstanceMetrics(List<Collector> collectors, Executor workers, LongSupplier nanoClock) {
+    InstanceMetrics(List<Collector> collectors, Executor workers, LongSupplier nanoClock, Duration timeout) {
         this.collectors = List.copyOf(collectors);
         this.workers = workers;
         this.nanoClock = nanoClock;
+        this.timeout = timeout;
     }
 
     /**
-     * The baseline collectors, reading this host's kernel through {@code cgroups} and {@code proc}. {@code background}
+     * The baseline collectors and the detail ones beyond it (memory detail, TCP, disk, processes), reading this host's kernel through {@code cgroups} and {@code proc}. {@code background}
      * runs the load sampler (every 5 s) and the filesystem walks (one at a time): give it two threads so a long walk
      * never delays a load sample.
      */
@@ -72,6 +74,10 @@ public final class InstanceMetrics {
                 new CpuCollector(cgroups, counters),
                 new MemoryCollector(cgroups, proc, counters),
                 new NetworkCollector(cgroups, proc, counters),
+                new MemoryDetailCollector(cgroups, counters),
+                new TcpCollector(cgroups, proc, counters),
+                new DiskCollector(cgroups, counters),
+                new ProcessesCollector(cgroups, proc, counters),
                 new LoadCollector(cgroups, proc, background),
                 new FilesystemCollector(background, Duration.ofSeconds(10)),
                 new TimeCollector(Clock.systemUTC()));
@@ -83,19 +89,26 @@ public final class InstanceMetrics {
 
     /** All collectors' metrics plus the meta metrics; completes normally whatever the collectors do. */
     public CompletableFuture<MetricSnapshots> collect(Instance instance) {
-        List<CompletableFuture<MetricSnapshot[]>> parts = new ArrayList<>(collectors.size());
-        for (Collector collector : collectors) {
-            parts.add(collectOne(collector, instance));
+        List<CompletableFuture<Result>> results = new ArrayList<>(collectors.size());
+        boolean[] cached = new boolean[collectors.size()];
+        for (int i = 0; i < collectors.size(); i++) {
+            Slot slot = slotFor(collectors.get(i), instance, cached, i);
+            results.add(slot.result);
         }
-        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(ignored -> {
-            MetricSnapshots.Builder out = MetricSnapshots.builder();
-            for (CompletableFuture<MetricSnapshot[]> part : parts) {
-                for (MetricSnapshot snapshot : part.join()) {
-                    out.metricSnapshot(snapshot);
-                }
-            }
-            return out.build();
-        });
+        // one timer per scrape, not per collector; a collector still running then is reported unavailable, and its
+        // shared collection goes on for the next scrape
+        return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
+                .completeOnTimeout(null, timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .thenApply(ignored -> {
+                    MetricSnapshots.Builder out = MetricSnapshots.builder();
+                    for (int i = 0; i < results.size(); i++) {
+                        Result result = results.get(i).getNow(new Result(null, timeout.toNanos() / 1e9));
+                        for (MetricSnapshot snapshot : withMeta(collectors.get(i).name(), result, cached[i])) {
+                            out.metricSnapshot(snapshot);
+                        }
+                    }
+                    return out.build();
+                });
     }
 
     /** Drop the cached results and background state of a removed instance. */
@@ -106,7 +119,11 @@ public final class InstanceMetrics {
         }
     }
 
-    private CompletableFuture<MetricSnapshot[]> collectOne(Collector collector, Instance instance) {
+    /**
+     * The collection a scrape should use: a completed one within the TTL (marked in {@code cached}), one in flight
+     * that another scrape started, or a new one this scrape starts.
+     */
+    private Slot slotFor(Collector collector, Instance instance, boolean[] cached, int index) {
         Key key = new Key(instance.uuid(), collector.name());
         long now = nanoClock.getAsLong();
         Slot[] started = new Slot[1];
@@ -117,15 +134,12 @@ public final class InstanceMetrics {
             started[0] = new Slot();
             return started[0];
         });
-        boolean cached = started[0] == null && slot.result.isDone();
         if (started[0] != null) {
             run(collector, instance, started[0]);
+        } else {
+            cached[index] = slot.result.isDone();
         }
-        // each scrape waits at most the timeout; the shared collection itself is not cancelled by one impatient scrape
-        return slot.result.copy()
-                .completeOnTimeout(new Result(null, COLLECTOR_TIMEOUT.toNanos() / 1e9),
-                        COLLECTOR_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-                .thenApply(result -> withMeta(collector.name(), result, cached));
+        return slot;
     }
 
     private void run(Collector collector, Instance instance, Slot slot) {

@@ -1,26 +1,56 @@
 package io.cmon.agent.collect;
 
-/** The server's memory and swap from {@code /proc/meminfo} (reported there in kB), in bytes. */
-public record MemInfo(long memTotal, long swapTotal) {
+import java.util.LinkedHashMap;
+import java.util.Map;
 
-    public static MemInfo parse(String text) {
-        long memTotal = -1;
-        long swapTotal = -1;
-        for (String line : text.split("\n")) {
-            if (line.startsWith("MemTotal:")) {
-                memTotal = kilobytes(line);
-            } else if (line.startsWith("SwapTotal:")) {
-                swapTotal = kilobytes(line);
-            }
-        }
-        if (memTotal < 0 || swapTotal < 0) {
-            throw new IllegalArgumentException("meminfo without MemTotal/SwapTotal");
-        }
-        return new MemInfo(memTotal, swapTotal);
+/**
+ * The server's {@code /proc/meminfo} as field name → bytes (kB values scaled; unit-less counts such as
+ * HugePages_Total as they are). Read by the memory collector (limits of unlimited cgroups) and the gz metrics.
+ */
+public record MemInfo(Map<String, Long> fields) {
+
+    public MemInfo {
+        fields = Map.copyOf(fields);
     }
 
-    private static long kilobytes(String line) {
-        String[] fields = line.trim().split("\\s+");
-        return Long.parseLong(fields[1]) * 1024;
+    public static MemInfo parse(String text) {
+        Map<String, Long> fields = new LinkedHashMap<>();
+        for (String line : text.split("\n")) {
+            int colon = line.indexOf(':');
+            if (colon <= 0) continue;
+            String[] v = KeyedValues.WHITESPACE.split(line.substring(colon + 1).trim());
+            if (v.length == 0 || v[0].isEmpty()) continue;
+            try {
+                long n = Long.parseLong(v[0]);
+                fields.put(line.substring(0, colon).trim(), v.length > 1 && v[1].equals("kB") ? n * 1024 : n);
+            } catch (NumberFormatException notNumeric) {
+                // a field of a newer kernel we do not read
+            }
+        }
+        return new MemInfo(fields);
+    }
+
+    /** A server with this much memory and swap, in bytes. */
+    public static MemInfo of(long memTotal, long swapTotal) {
+        return new MemInfo(Map.of("MemTotal", memTotal, "SwapTotal", swapTotal));
+    }
+
+    /** Bytes of a field, or -1 when the kernel does not report it. */
+    public long bytes(String field) {
+        return fields.getOrDefault(field, -1L);
+    }
+
+    public long memTotal() {
+        return require("MemTotal");
+    }
+
+    public long swapTotal() {
+        return require("SwapTotal");
+    }
+
+    private long require(String field) {
+        Long v = fields.get(field);
+        if (v == null) throw new IllegalArgumentException("meminfo without " + field);
+        return v;
     }
 }

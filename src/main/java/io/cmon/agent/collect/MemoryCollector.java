@@ -12,6 +12,11 @@ public final class MemoryCollector implements Collector {
     private final CgroupFiles cgroups;
     private final ProcFiles proc;
     private final Duration ttl;
+    /** The server's MemTotal/SwapTotal: /proc/meminfo is costly to generate and changes only on hotplug or swapon. */
+    private volatile MemInfo host;
+    private volatile long hostReadNanos;
+
+    static final Duration HOST_MEMORY_TTL = Duration.ofSeconds(60);
 
     public MemoryCollector(CgroupFiles cgroups, ProcFiles proc, Duration ttl) {
         this.cgroups = cgroups;
@@ -31,7 +36,7 @@ public final class MemoryCollector implements Collector {
 
     @Override
     public List<MetricSnapshot> collect(Instance instance) throws Exception {
-        MemoryStat stat = read(cgroups.resolve(instance), proc.memInfo());
+        MemoryStat stat = read(cgroups.resolve(instance), host());
         return List.of(
                 Metrics.gauge("mem_agg_usage", "bytes: memory used by the instance's cgroup", stat.usage()),
                 Metrics.gauge("mem_limit", "bytes: memory limit (the server's memory when unlimited)",
@@ -39,6 +44,17 @@ public final class MemoryCollector implements Collector {
                 Metrics.gauge("mem_swap", "bytes: swap used", stat.swap()),
                 Metrics.gauge("mem_swap_limit", "bytes: swap limit (the server's swap when unlimited)",
                         stat.swapLimit()));
+    }
+
+    private MemInfo host() throws java.io.IOException {
+        long now = System.nanoTime();
+        MemInfo known = host;
+        if (known == null || now - hostReadNanos > HOST_MEMORY_TTL.toNanos()) {
+            known = proc.memInfo();
+            host = known;
+            hostReadNanos = now;
+        }
+        return known;
     }
 
     static MemoryStat read(InstanceCgroup cg, MemInfo host) throws Exception {

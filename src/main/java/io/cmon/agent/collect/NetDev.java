@@ -12,23 +12,35 @@ public final class NetDev {
 
     public record Interface(String name, long rxBytes, long rxPackets, long txBytes, long txPackets) { }
 
+    /** Every counter the server metrics export, per interface. */
+    public record Device(String name, long rxBytes, long rxPackets, long rxErrs, long rxDrop,
+                         long txBytes, long txPackets, long txErrs, long txDrop) { }
+
     private NetDev() {
     }
 
     public static List<Interface> parse(String text) {
-        List<Interface> interfaces = new ArrayList<>();
+        return parseDevices(text).stream()
+                .map(d -> new Interface(d.name(), d.rxBytes(), d.rxPackets(), d.txBytes(), d.txPackets())).toList();
+    }
+
+    public static List<Device> parseDevices(String text) {
+        List<Device> interfaces = new ArrayList<>();
         for (String line : text.split("\n")) {
             int colon = line.indexOf(':');
             if (colon < 0 || line.indexOf('|') >= 0) {
                 continue;
             }
-            String[] counters = line.substring(colon + 1).trim().split("\\s+");
-            if (counters.length < 10) {
+            String[] counters = KeyedValues.WHITESPACE.split(line.substring(colon + 1).trim());
+            if (counters.length < 12) {
                 throw new IllegalArgumentException("short net/dev line: '" + line + "'");
             }
-            interfaces.add(new Interface(line.substring(0, colon).trim(),
-                    Long.parseLong(counters[0]), Long.parseLong(counters[1]),
-                    Long.parseLong(counters[8]), Long.parseLong(counters[9])));
+            long[] c = new long[12];
+            for (int i = 0; i < c.length; i++) {
+                c[i] = Long.parseLong(counters[i]);
+            }
+            interfaces.add(new Device(line.substring(0, colon).trim(), c[0], c[1], c[2], c[3], c[8], c[9], c[10],
+                    c[11]));
         }
         return interfaces;
     }

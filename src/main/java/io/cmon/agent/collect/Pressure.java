@@ -19,7 +19,7 @@ public record Pressure(Line some, Line full) {
         Line some = null;
         Line full = Line.ZERO;
         for (String raw : text.split("\n")) {
-            String[] fields = raw.trim().split("\\s+");
+            String[] fields = KeyedValues.WHITESPACE.split(raw.trim());
             if (fields.length < 5) {
                 continue;
             }

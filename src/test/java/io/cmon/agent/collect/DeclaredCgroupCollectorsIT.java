@@ -145,11 +145,13 @@ class DeclaredCgroupCollectorsIT {
     void bytesSentOverItsOwnLoopbackShowInItsNetworkNamespace() throws Exception {
         // a namespace of its own: loopback traffic there touches nothing else on the host
         Process isolated = start("unshare", "-n", "sh", "-c",
-                "ip link set lo up; busybox nc -l -p 7001 > /dev/null & sleep 0.3;"
-                        + " head -c 100000 /dev/zero | busybox nc 127.0.0.1 7001; exec sleep 60");
+                "ip link set lo up; busybox nc -l -p 7001 > /dev/null &"
+                        // the listener may take a while to bind on a loaded machine: retry until it accepts
+                        + " for i in $(seq 1 100); do head -c 100000 /dev/zero | busybox nc 127.0.0.1 7001 && break;"
+                        + " sleep 0.1; done; exec sleep 60");
         Instance instance = declared(isolated.pid(), null);
 
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(15))
                 .pollInterval(java.time.Duration.ofMillis(1100))
                 .until(() -> value(metrics.collect(instance).get(5, TimeUnit.SECONDS), "net_agg_bytes_out", "lo")
                         > 1000);

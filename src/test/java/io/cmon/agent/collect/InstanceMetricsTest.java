@@ -67,7 +67,7 @@ class InstanceMetricsTest {
     }
 
     private InstanceMetrics metrics(Collector... collectors) {
-        return new InstanceMetrics(List.of(collectors), workers, () -> now[0]);
+        return new InstanceMetrics(List.of(collectors), workers, () -> now[0], Duration.ofSeconds(2));
     }
 
     private static Double value(MetricSnapshots snapshots, String name) {
@@ -168,6 +168,21 @@ class InstanceMetricsTest {
 
         assertThat(value(again, "cpu_metrics_cached_boolean")).isEqualTo(0.0);
         assertThat(cpu.calls).hasValue(2);
+    }
+
+    @Test
+    void aHungCollectorIsUnavailableAfterTheTimeoutAndTheOthersAreStillReported() throws Exception {
+        Counting hung = new Counting("hung", Duration.ofSeconds(1));
+        hung.gate = new CountDownLatch(1);
+        Counting fine = new Counting("fine", Duration.ofSeconds(1));
+        InstanceMetrics metrics = new InstanceMetrics(List.of(hung, fine), workers, () -> now[0],
+                Duration.ofMillis(100));
+
+        MetricSnapshots out = metrics.collect(WEB).get(1, TimeUnit.SECONDS);
+        hung.gate.countDown();
+
+        assertThat(value(out, "hung_metrics_available_boolean")).isEqualTo(0.0);
+        assertThat(value(out, "fine_calls")).isEqualTo(1.0);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.cmon.agent.runtime;
 
+import io.cmon.testing.DockerCli;
 import io.cmon.config.AgentConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -19,7 +20,7 @@ import static org.awaitility.Awaitility.await;
 /** DockerSource against the shared dockerd on /var/run/docker.sock, with real containers. */
 class DockerSourceIT {
 
-    private static final DockerCli DOCKER = new DockerCli(null);
+    private static final DockerCli DOCKER = new DockerCli("runtime");
     private static Vertx vertx;
     private static InstanceInventory inventory;
     private static DockerSource source;
@@ -41,7 +42,7 @@ class DockerSourceIT {
 
     @AfterEach
     void removeContainers() {
-        DOCKER.removeTestContainers();
+        DOCKER.removeAll();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.cmon.agent.runtime;
 
+import io.cmon.testing.DockerCli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +22,7 @@ final class PrivateDockerd implements AutoCloseable {
     PrivateDockerd() throws IOException {
         dir = Files.createTempDirectory("cmon-rt-dockerd-");
         socket = dir.resolve("d.sock");
-        cli = new DockerCli("unix://" + socket);
+        cli = new DockerCli("runtime", "unix://" + socket);
     }
 
     /** Starts (or starts again) the daemon and waits until it answers. */
@@ -51,7 +52,7 @@ final class PrivateDockerd implements AutoCloseable {
     /** The image the tests use, copied from the shared daemon (images cannot be pulled here). */
     void loadBusybox() throws Exception {
         Path tar = dir.resolve("busybox.tar");
-        new DockerCli(null).run("save", "-o", tar.toString(), "cmon-busybox:latest");
+        new DockerCli("runtime").run("save", "-o", tar.toString(), "cmon-busybox:latest");
         cli.run("load", "-i", tar.toString());
         Files.delete(tar);
     }
@@ -84,7 +85,7 @@ final class PrivateDockerd implements AutoCloseable {
     @Override
     public void close() throws Exception {
         if (process != null && process.isAlive()) {
-            cli.removeTestContainers();
+            cli.removeAll();
             process.destroy(); // SIGTERM: dockerd stops its containers and its containerd
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
                 process.destroyForcibly();

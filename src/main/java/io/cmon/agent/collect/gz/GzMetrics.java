@@ -1,5 +1,7 @@
 package io.cmon.agent.collect.gz;
 
+import io.cmon.agent.collect.MemInfo;
+import io.cmon.agent.collect.NetDev;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
@@ -13,16 +15,21 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 
 /**
  * Server ("global zone") metrics with node_exporter's names, read from {@code /proc} when asked, plus the counts of
  * instances by state and the agent's own health. {@link #collect()} blocks on file reads: worker pool only.
- * Each source file is a part on its own ({@code node_scrape_collector_success{collector}}, as node_exporter does):
+ * Filesystems are statfs'ed with a deadline (see {@link FilesystemStats}); ZFS ARC statistics appear when
+ * {@code /proc/spl/kstat/zfs/arcstats} exists. Each source file is a part on its own ({@code node_scrape_collector_success{collector}}, as node_exporter does):
  * one unreadable file drops only its own metrics.
  */
 public final class GzMetrics {
@@ -31,7 +38,17 @@ public final class GzMetrics {
     static final List<String> MEMINFO_FIELDS =
             List.of("MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SwapTotal", "SwapFree");
 
+    /** How long the filesystem part waits for statfs of all mounts together. */
+    static final Duration STATFS_TIMEOUT = Duration.ofSeconds(1);
+
+    static final String ARCSTATS = "spl/kstat/zfs/arcstats";
+
+    /** arcstats fields exported as gauges (bytes) and as counters ({@code _total}). */
+    static final List<String> ARC_GAUGES = List.of("size", "c", "c_min", "c_max", "data_size", "metadata_size");
+    static final List<String> ARC_COUNTERS = List.of("hits", "misses");
+
     private final Path proc;
+    private final FilesystemStats filesystems;
     private final Clock clock;
     private final Supplier<Map<String, Long>> instancesByState;
     private final String version;
@@ -43,7 +60,14 @@ public final class GzMetrics {
      * @param version          the agent's version for {@code cmon_agent_build_info}
      */
     public GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version) {
+        this(proc, clock, instancesByState, version, new FilesystemStats(statfsThreads(), STATFS_TIMEOUT,
+                mountpoint -> FilesystemStats.statfs(mountpoint, STATFS_TIMEOUT)));
+    }
+
+    GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
+              FilesystemStats filesystems) {
         this.proc = proc;
+        this.filesystems = filesystems;
         this.clock = clock;
         this.instancesByState = instancesByState;
         this.version = version;
@@ -56,6 +80,12 @@ public final class GzMetrics {
         success.put("cpu", part(out, () -> cpu(ProcStat.parse(read("stat")))));
         success.put("loadavg", part(out, () -> load(LoadAvg.parse(read("loadavg")))));
         success.put("meminfo", part(out, () -> memory(MemInfo.parse(read("meminfo")))));
+        success.put("filesystem", part(out, () -> filesystems(
+                filesystems.stat(Mounts.monitored(Mounts.parse(read("self/mountinfo")))))));
+        success.put("netdev", part(out, () -> network(NetDev.parseDevices(read("net/dev")))));
+        if (Files.exists(proc.resolve(ARCSTATS))) {
+            success.put("zfs", part(out, () -> arc(ArcStats.parse(read(ARCSTATS)))));
+        }
         out.add(gauge("node_time_seconds", "System time in seconds since epoch (1970).", clock.millis() / 1000.0));
         out.add(gauge("node_scrape_collector_success", "Whether a part of the server metrics succeeded.",
                 success.entrySet().stream().map(e -> GaugeDataPointSnapshot.builder()
@@ -68,6 +98,18 @@ public final class GzMetrics {
                 .dataPoint(InfoSnapshot.InfoDataPointSnapshot.builder()
                         .labels(Labels.of("version", version)).build()).build());
         return new MetricSnapshots(out);
+    }
+
+    /**
+     * statfs runs here, not on the collection pool: a hung mount keeps its thread until the kernel lets go, and
+     * must not take a collection worker with it. Idle threads end after a minute.
+     */
+    private static ExecutorService statfsThreads() {
+        return Executors.newCachedThreadPool(task -> {
+            Thread t = new Thread(task, "cmon-statfs");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     private interface Part {
@@ -120,6 +162,83 @@ public final class GzMetrics {
             }
         }
         return out;
+    }
+
+    static List<MetricSnapshot> filesystems(List<FilesystemStats.Outcome> outcomes) {
+        GaugeSnapshot.Builder size = GaugeSnapshot.builder().name("node_filesystem_size_bytes")
+                .help("Filesystem size in bytes.");
+        GaugeSnapshot.Builder free = GaugeSnapshot.builder().name("node_filesystem_free_bytes")
+                .help("Filesystem free space in bytes.");
+        GaugeSnapshot.Builder avail = GaugeSnapshot.builder().name("node_filesystem_avail_bytes")
+                .help("Filesystem space available to non-root users in bytes.");
+        GaugeSnapshot.Builder files = GaugeSnapshot.builder().name("node_filesystem_files")
+                .help("Filesystem total file nodes.");
+        GaugeSnapshot.Builder filesFree = GaugeSnapshot.builder().name("node_filesystem_files_free")
+                .help("Filesystem total free file nodes.");
+        GaugeSnapshot.Builder error = GaugeSnapshot.builder().name("node_filesystem_device_error")
+                .help("Whether an error occurred while getting statistics for the given device "
+                        + "(statfs failed or did not answer in time).");
+        for (FilesystemStats.Outcome o : outcomes) {
+            Labels labels = Labels.of("device", o.mount().device(), "fstype", o.mount().fstype(),
+                    "mountpoint", o.mount().mountpoint());
+            error.dataPoint(point(labels, o.usage() == null ? 1 : 0));
+            if (o.usage() == null) {
+                continue;
+            }
+            size.dataPoint(point(labels, o.usage().size()));
+            free.dataPoint(point(labels, o.usage().free()));
+            avail.dataPoint(point(labels, o.usage().avail()));
+            if (o.usage().files() >= 0) {
+                files.dataPoint(point(labels, o.usage().files()));
+                filesFree.dataPoint(point(labels, o.usage().filesFree()));
+            }
+        }
+        return List.of(size.build(), free.build(), avail.build(), files.build(), filesFree.build(), error.build());
+    }
+
+    static List<MetricSnapshot> network(List<NetDev.Device> devices) {
+        List<MetricSnapshot> out = new ArrayList<>();
+        out.add(netCounter("receive_bytes", "bytes received", devices, NetDev.Device::rxBytes));
+        out.add(netCounter("receive_packets", "packets received", devices, NetDev.Device::rxPackets));
+        out.add(netCounter("receive_errs", "receive errors", devices, NetDev.Device::rxErrs));
+        out.add(netCounter("receive_drop", "received packets dropped", devices, NetDev.Device::rxDrop));
+        out.add(netCounter("transmit_bytes", "bytes transmitted", devices, NetDev.Device::txBytes));
+        out.add(netCounter("transmit_packets", "packets transmitted", devices, NetDev.Device::txPackets));
+        out.add(netCounter("transmit_errs", "transmit errors", devices, NetDev.Device::txErrs));
+        out.add(netCounter("transmit_drop", "transmitted packets dropped", devices, NetDev.Device::txDrop));
+        return out;
+    }
+
+    private static CounterSnapshot netCounter(String stat, String what, List<NetDev.Device> devices,
+                                              ToLongFunction<NetDev.Device> value) {
+        CounterSnapshot.Builder b = CounterSnapshot.builder().name("node_network_" + stat)
+                .help("Network device statistic " + stat + " (" + what + ").");
+        for (NetDev.Device d : devices) {
+            b.dataPoint(CounterDataPointSnapshot.builder().labels(Labels.of("device", d.name()))
+                    .value(value.applyAsLong(d)).build());
+        }
+        return b.build();
+    }
+
+    static List<MetricSnapshot> arc(ArcStats a) {
+        List<MetricSnapshot> out = new ArrayList<>();
+        for (String gauge : ARC_GAUGES) {
+            if (a.get(gauge) >= 0) {
+                out.add(gauge("node_zfs_arc_" + gauge, "ZFS ARC statistic " + gauge + " (bytes).", a.get(gauge)));
+            }
+        }
+        for (String counter : ARC_COUNTERS) {
+            if (a.get(counter) >= 0) {
+                out.add(CounterSnapshot.builder().name("node_zfs_arc_" + counter)
+                        .help("ZFS ARC statistic " + counter + ".")
+                        .dataPoint(CounterDataPointSnapshot.builder().value(a.get(counter)).build()).build());
+            }
+        }
+        return out;
+    }
+
+    private static GaugeDataPointSnapshot point(Labels labels, double value) {
+        return GaugeDataPointSnapshot.builder().labels(labels).value(value).build();
     }
 
     private MetricSnapshot instances() {

@@ -50,6 +50,41 @@ class GzMetricsTest {
     }
 
     @Test
+    void filesystemsNetworkAndZfsArcWithNodeExporterNames() throws Exception {
+        GzMetrics gz = new GzMetrics(fixtures(), CLOCK, Map::of, "dev");
+
+        String text = text(gz);
+
+        // the mountinfo fixture lists this host's "/", statfs'ed for real
+        assertThat(text).containsPattern(
+                "node_filesystem_size_bytes\\{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"} [1-9]");
+        assertThat(text).contains(
+                "node_filesystem_device_error{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"} 0.0",
+                "node_filesystem_avail_bytes{", "node_filesystem_free_bytes{", "node_filesystem_files{",
+                "node_filesystem_files_free{",
+                "# TYPE node_network_receive_bytes_total counter",
+                "node_network_receive_bytes_total{device=\"lo\"} 2.698488647E9",
+                "node_network_transmit_bytes_total{device=\"eth0\"} 460042.0",
+                "node_network_receive_packets_total{device=\"eth0\"} 3932.0",
+                "node_network_transmit_errs_total{device=\"eth0\"} 0.0",
+                "node_network_receive_drop_total{device=\"ifb0\"} 0.0",
+                "node_zfs_arc_size 2.893176064E9", "node_zfs_arc_c_max 8.389787648E9",
+                "node_zfs_arc_hits_total 8772612.0", "node_zfs_arc_misses_total 604635.0",
+                "node_scrape_collector_success{collector=\"filesystem\"} 1.0",
+                "node_scrape_collector_success{collector=\"netdev\"} 1.0",
+                "node_scrape_collector_success{collector=\"zfs\"} 1.0");
+        assertThat(text).doesNotContain("mountpoint=\"/proc\"", "fstype=\"overlay\"", "fstype=\"cgroup\"");
+    }
+
+    @Test
+    void noZfsPartWithoutArcstats() throws Exception {
+        GzMetrics gz = new GzMetrics(Path.of("/proc"), Clock.systemUTC(), Map::of, "dev");
+
+        assertThat(text(gz)).contains("node_filesystem_size_bytes{", "node_network_transmit_bytes_total{device=\"lo\"}")
+                .doesNotContain("node_zfs_", "collector=\"zfs\"");
+    }
+
+    @Test
     void anUnreadableFileDropsOnlyItsOwnMetricsAndIsReportedAsFailed(@TempDir Path proc) throws Exception {
         Files.copy(fixtures().resolve("stat"), proc.resolve("stat"));
         Files.writeString(proc.resolve("loadavg"), "garbage");

@@ -1,5 +1,6 @@
 package io.cmon.agent.collect.gz;
 
+import io.cmon.agent.collect.MemInfo;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

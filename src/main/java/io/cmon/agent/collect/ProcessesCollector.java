@@ -1,0 +1,53 @@
+package io.cmon.agent.collect;
+
+import io.cmon.agent.runtime.Instance;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+
+import java.time.Duration;
+import java.util.List;
+
+/** {@code processes_current} and {@code processes_limit}: the pids controller's count and limit, see {@link Pids}. */
+public final class ProcessesCollector implements Collector {
+
+    private final CgroupFiles cgroups;
+    private final ProcFiles proc;
+    private final Duration ttl;
+
+    public ProcessesCollector(CgroupFiles cgroups, ProcFiles proc, Duration ttl) {
+        this.cgroups = cgroups;
+        this.proc = proc;
+        this.ttl = ttl;
+    }
+
+    @Override
+    public String name() {
+        return "processes";
+    }
+
+    @Override
+    public Duration ttl() {
+        return ttl;
+    }
+
+    @Override
+    public List<MetricSnapshot> collect(Instance instance) throws Exception {
+        Pids pids = read(cgroups.resolve(instance), pidMax(proc));
+        return List.of(
+                Metrics.gauge("processes_current", "tasks (processes and threads) in the instance", pids.current()),
+                Metrics.gauge("processes_limit",
+                        "most tasks the instance may have (the server's kernel.pid_max when unlimited)",
+                        pids.limit()));
+    }
+
+    static long pidMax(ProcFiles proc) throws Exception {
+        return KeyedValues.single(proc.read("sys/kernel/pid_max")
+                .orElseThrow(() -> new java.io.IOException("no " + proc.root() + "/sys/kernel/pid_max")));
+    }
+
+    static Pids read(InstanceCgroup cg, long pidMax) throws Exception {
+        if (cg.onV1("pids")) {
+            return Pids.parse(cg.requireV1("pids", "pids.current"), cg.requireV1("pids", "pids.max"), pidMax);
+        }
+        return Pids.parse(cg.requireV2("pids.current"), cg.requireV2("pids.max"), pidMax);
+    }
+}

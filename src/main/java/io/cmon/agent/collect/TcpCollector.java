@@ -1,0 +1,60 @@
+package io.cmon.agent.collect;
+
+import io.cmon.agent.runtime.Instance;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * TCP counters of the instance's network namespace, from {@code /proc/<pid>/net/snmp} and {@code net/netstat} of
+ * one of its processes (two small reads, whatever else runs on the server). An instance sharing the host's network
+ * namespace ({@code --network host}) reports the host's counters.
+ */
+public final class TcpCollector implements Collector {
+
+    private final CgroupFiles cgroups;
+    private final ProcFiles proc;
+    private final Duration ttl;
+
+    public TcpCollector(CgroupFiles cgroups, ProcFiles proc, Duration ttl) {
+        this.cgroups = cgroups;
+        this.proc = proc;
+        this.ttl = ttl;
+    }
+
+    @Override
+    public String name() {
+        return "tcp";
+    }
+
+    @Override
+    public Duration ttl() {
+        return ttl;
+    }
+
+    @Override
+    public List<MetricSnapshot> collect(Instance instance) throws Exception {
+        long pid = instance.pid() > 0 ? instance.pid() : cgroups.resolve(instance).anyProcess()
+                .orElseThrow(() -> new IOException("no process in the cgroup of " + instance.uuid()));
+        String snmp = proc.read(pid, "net/snmp")
+                .orElseThrow(() -> new IOException("process " + pid + " of " + instance.uuid() + " is gone"));
+        TcpStats tcp = TcpStats.parse(snmp, proc.read(pid, "net/netstat").orElse(null));
+        List<MetricSnapshot> out = new ArrayList<>(List.of(
+                Metrics.counter("tcp_active_opens", "connections opened from the instance (SYN sent)",
+                        tcp.activeOpens()),
+                Metrics.counter("tcp_passive_opens", "connections accepted by the instance (SYN received)",
+                        tcp.passiveOpens()),
+                Metrics.counter("tcp_failed_connection_attempts",
+                        "connection attempts that failed (refused, reset or timed out before established)",
+                        tcp.attemptFails()),
+                Metrics.counter("tcp_retransmitted_segments", "TCP segments retransmitted", tcp.retransSegs()),
+                Metrics.gauge("tcp_current_established", "TCP connections now established or closing",
+                        tcp.currEstab())));
+        tcp.listenDrops().ifPresent(n -> out.add(Metrics.counter("tcp_listen_drops",
+                "connections dropped at a listening socket (accept queue full, …)", n)));
+        return out;
+    }
+}

@@ -187,7 +187,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
       "$HERE/jfr-top.sh" "$WORK/proxy.jfr" 20 >"$PROFILE"
     fi
     a1=$(cpu_ms "$agent"); f1=$(cpu_ms $front_pids)
-    echo "$line agent_cpu_ms=$((a1 - a0)) front_cpu_ms=$((f1 - f0))"
+    # connections closed during the run (TIME-WAIT lasts 60 s): keep-alive churn means new TLS handshakes
+    tw=$(ss -Htan state time-wait | grep -c -E "127.0.0.1:($proxy_port|$peer_port|$agent_port)\b" || true)
+    echo "$line agent_cpu_ms=$((a1 - a0)) front_cpu_ms=$((f1 - f0)) time_wait_to_servers=$tw"
   done
 done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"

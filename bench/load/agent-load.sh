@@ -41,6 +41,14 @@ docker_tcp="http://127.0.0.1:$socat_port"
 # Docker's side of a stats request: dockerd, containerd and the per-container shims (which read the cgroups)
 docker_pids() { pgrep -x dockerd; pgrep -x containerd; pgrep -f '^/usr/bin/containerd-shim' || true; }
 
+# Reference point for the server view: node_exporter (default collectors), scraped like /v1/gz/metrics
+ne_port=""
+if command -v prometheus-node-exporter >/dev/null; then
+  ne_port=$(free_port)
+  spawn ne node_exporter prometheus-node-exporter --web.listen-address="127.0.0.1:$ne_port"
+  await_http "http://127.0.0.1:$ne_port/metrics" 20
+fi
+
 echo "# machine: $(nproc) cores, $(uname -r), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# docker $(docker version --format '{{.Server.Version}}') API $api, agent pid $agent, wrk -t$WRK_THREADS -c$WRK_CONNS -d${WRK_SECONDS}s"
 
@@ -109,6 +117,12 @@ measure() {
   dpids=$(docker_pids | tr '\n' ' ')
   WRK_CONNS=$DOCKER_CONNS bench_wrk "docker.same $tag c=$DOCKER_CONNS" "$dpids" \
     "$docker_tcp/containers/$id/stats?stream=false$oneshot"
+  # the server view at this size: the agent's /v1/gz/metrics and node_exporter's /metrics (a much larger page)
+  bench_wrk "agent.gz $tag bytes=$(curl -fsS "$base/v1/gz/metrics" | wc -c)" "$agent" "$base/v1/gz/metrics"
+  if [[ -n "$ne_port" ]]; then
+    bench_wrk "node_exporter $tag bytes=$(curl -fsS "http://127.0.0.1:$ne_port/metrics" | wc -c)" "$ne" \
+      "http://127.0.0.1:$ne_port/metrics"
+  fi
   if [[ "$n" -gt 1 ]]; then
     WRK_CONNS=$DOCKER_CONNS bench_wrk "docker.rotate $tag c=$DOCKER_CONNS" "$dpids" \
       "$docker_tcp/containers/$id/stats?stream=false$oneshot" -- "$WORK/docker-paths"
@@ -121,7 +135,7 @@ await_instances "$base" 1
 first_id=$(perf_container_ids | head -1)
 first_uuid=$(uuid_of "$first_id")
 # JIT warm-up, not reported
-WRK_SECONDS=10 bench_wrk warmup "$agent" "$base/v1/$first_uuid/metrics" >/dev/null
+WRK_SECONDS=15 bench_wrk warmup "$agent" "$base/v1/$first_uuid/metrics" >/dev/null
 echo "# load at n=1: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure 1 "$first_uuid" "$first_id"
 
@@ -132,14 +146,4 @@ sleep 5 # let the agent's per-instance background work (load sampler, fs walk) s
 echo "# load at n=$CONTAINERS: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure "$CONTAINERS" "$first_uuid" "$first_id"
 
-# Reference point for the server view: the agent's /v1/gz/metrics against node_exporter's /metrics (its default
-# collectors: a much larger page), same wrk settings.
-if command -v prometheus-node-exporter >/dev/null; then
-  ne_port=$(free_port)
-  spawn ne node_exporter prometheus-node-exporter --web.listen-address="127.0.0.1:$ne_port"
-  await_http "http://127.0.0.1:$ne_port/metrics" 20
-  bench_wrk "agent.gz n=$CONTAINERS bytes=$(curl -fsS "$base/v1/gz/metrics" | wc -c)" "$agent" "$base/v1/gz/metrics"
-  bench_wrk "node_exporter bytes=$(curl -fsS "http://127.0.0.1:$ne_port/metrics" | wc -c)" "$ne" \
-    "http://127.0.0.1:$ne_port/metrics"
-fi
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -162,8 +162,10 @@ class AgentIT {
         await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(20)).until(() -> listed(uuid));
         double before = value(metrics(uuid), "net_agg_bytes_out{interface=\"lo\"}");
 
-        // the listener's stdin must stay open, or busybox nc closes the connection at once
-        DOCKER.exec(id, "sh", "-c", "(sleep 2 | nc -l -p 9000 >/dev/null) & sleep 0.2; "
+        // the listener's stdin must stay open, or busybox nc closes the connection at once; connect only once it
+        // listens (port 9000 = 0x2328 in state 0A), however slow the machine
+        DOCKER.exec(id, "sh", "-c", "(sleep 5 | nc -l -p 9000 >/dev/null) & "
+                + "until grep -qE ':2328 [0-9A-F]+:0000 0A' /proc/net/tcp /proc/net/tcp6; do sleep 0.05; done; "
                 + "dd if=/dev/zero bs=1k count=1000 2>/dev/null | nc 127.0.0.1 9000");
         Thread.sleep(1100); // > the network collector's TTL
 

@@ -42,6 +42,16 @@ public final class CgroupFiles {
         return mounts;
     }
 
+    /**
+     * A process of the instance: its init pid, else any process of its cgroup (an instance declared by cgroup
+     * alone). {@code /proc/<pid>/net/*} of it shows the instance's network namespace.
+     */
+    public long processOf(Instance instance) throws IOException {
+        if (instance.pid() > 0) return instance.pid();
+        return resolve(instance).anyProcess()
+                .orElseThrow(() -> new IOException("no process in the cgroup of " + instance.uuid()));
+    }
+
     public InstanceCgroup resolve(Instance instance) throws IOException {
         if (instance.pid() > 0) {
             long now = System.nanoTime();

@@ -38,8 +38,7 @@ public final class NetworkCollector implements Collector {
 
     @Override
     public List<MetricSnapshot> collect(Instance instance) throws Exception {
-        long pid = instance.pid() > 0 ? instance.pid() : cgroups.resolve(instance).anyProcess()
-                .orElseThrow(() -> new IOException("no process in the cgroup of " + instance.uuid()));
+        long pid = cgroups.processOf(instance);
         String text = proc.read(pid, "net/dev")
                 .orElseThrow(() -> new IOException("process " + pid + " of " + instance.uuid() + " is gone"));
         List<NetDev.Interface> interfaces = NetDev.parse(text);

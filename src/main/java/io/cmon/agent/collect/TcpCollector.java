@@ -37,8 +37,7 @@ public final class TcpCollector implements Collector {
 
     @Override
     public List<MetricSnapshot> collect(Instance instance) throws Exception {
-        long pid = instance.pid() > 0 ? instance.pid() : cgroups.resolve(instance).anyProcess()
-                .orElseThrow(() -> new IOException("no process in the cgroup of " + instance.uuid()));
+        long pid = cgroups.processOf(instance);
         String snmp = proc.read(pid, "net/snmp")
                 .orElseThrow(() -> new IOException("process " + pid + " of " + instance.uuid() + " is gone"));
         TcpStats tcp = TcpStats.parse(snmp, proc.read(pid, "net/netstat").orElse(null));

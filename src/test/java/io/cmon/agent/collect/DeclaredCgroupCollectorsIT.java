@@ -1,5 +1,6 @@
 package io.cmon.agent.collect;
 
+import io.cmon.testing.TestCgroup;
 import io.cmon.agent.runtime.Instance;
 import io.prometheus.metrics.model.snapshots.DataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
@@ -13,7 +14,6 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
@@ -30,21 +30,17 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class DeclaredCgroupCollectorsIT {
 
-    private static final List<String> CONTROLLERS = List.of("cpu", "cpuacct", "memory", "pids");
-    private static final Path CGROUP_ROOT = Path.of("/sys/fs/cgroup");
+    private static final String[] CONTROLLERS = {"cpu", "cpuacct", "memory", "pids"};
 
-    private final String name = "cmon-test-" + UUID.randomUUID().toString().substring(0, 8);
-    private final List<Process> processes = new ArrayList<>();
+    private TestCgroup cgroup;
     private final ExecutorService workers = Executors.newFixedThreadPool(2);
     private final ScheduledExecutorService background = Executors.newScheduledThreadPool(2);
     private InstanceMetrics metrics;
 
     @BeforeEach
     void createCgroup() throws IOException {
-        for (String controller : CONTROLLERS) {
-            Files.createDirectory(CGROUP_ROOT.resolve(controller).resolve(name));
-        }
-        Files.writeString(CGROUP_ROOT.resolve("memory").resolve(name).resolve("memory.limit_in_bytes"), "67108864");
+        cgroup = TestCgroup.create(CONTROLLERS);
+        cgroup.set("memory", "memory.limit_in_bytes", "67108864");
         CgroupFiles cgroups = CgroupFiles.detect(Path.of("/proc"));
         ProcFiles proc = new ProcFiles(Path.of("/proc"));
         metrics = new InstanceMetrics(InstanceMetrics.standardCollectors(cgroups, proc, background), workers);
@@ -52,35 +48,9 @@ class DeclaredCgroupCollectorsIT {
 
     @AfterEach
     void cleanUp() throws Exception {
-        for (Process p : processes) {
-            p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-        }
         workers.shutdownNow();
         background.shutdownNow();
-        for (String controller : CONTROLLERS) {
-            Path dir = CGROUP_ROOT.resolve(controller).resolve(name);
-            for (int attempt = 0; attempt < 50 && Files.exists(dir); attempt++) {
-                try {
-                    Files.delete(dir); // rmdir: EBUSY until the killed process is reaped
-                } catch (IOException busy) {
-                    Thread.sleep(100);
-                }
-            }
-        }
-    }
-
-    private Process start(String... command) throws IOException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        processes.add(p);
-        return p;
-    }
-
-    private void enter(Process p) throws IOException {
-        for (String controller : CONTROLLERS) {
-            Files.writeString(CGROUP_ROOT.resolve(controller).resolve(name).resolve("cgroup.procs"),
-                    Long.toString(p.pid()));
-        }
+        cgroup.close();
     }
 
     private static Instance declared(long pid, String cgroup) {
@@ -106,8 +76,7 @@ class DeclaredCgroupCollectorsIT {
 
     @Test
     void busyDeclaredProcessGrowsCpuAndReportsItsMemoryLimitAndLoopback() throws Exception {
-        Process busy = start("sh", "-c", "while :; do :; done");
-        enter(busy);
+        Process busy = cgroup.startInside("sh", "-c", "while :; do :; done");
         Instance instance = declared(busy.pid(), null);
 
         MetricSnapshots first = metrics.collect(instance).get(5, TimeUnit.SECONDS);
@@ -128,9 +97,8 @@ class DeclaredCgroupCollectorsIT {
 
     @Test
     void instanceDeclaredByCgroupPathAloneGetsTheSameMetrics() throws Exception {
-        Process busy = start("sh", "-c", "while :; do :; done");
-        enter(busy);
-        Instance instance = declared(0, "/" + name);
+        Process busy = cgroup.startInside("sh", "-c", "while :; do :; done");
+        Instance instance = declared(0, cgroup.path());
 
         MetricSnapshots first = metrics.collect(instance).get(5, TimeUnit.SECONDS);
         Thread.sleep(1200);
@@ -144,11 +112,12 @@ class DeclaredCgroupCollectorsIT {
     @Test
     void bytesSentOverItsOwnLoopbackShowInItsNetworkNamespace() throws Exception {
         // a namespace of its own: loopback traffic there touches nothing else on the host
-        Process isolated = start("unshare", "-n", "sh", "-c",
-                "ip link set lo up; busybox nc -l -p 7001 > /dev/null &"
-                        // the listener may take a while to bind on a loaded machine: retry until it accepts
-                        + " for i in $(seq 1 100); do head -c 100000 /dev/zero | busybox nc 127.0.0.1 7001 && break;"
-                        + " sleep 0.1; done; exec sleep 60");
+        Process isolated = cgroup.start("unshare", "-n", "sh", "-c",
+                // the listener's stdin stays open (a background job's would be /dev/null: it would hang up at
+                // once); connect only once it listens (port 7001 = 0x1B59 in state 0A)
+                "ip link set lo up; sleep 60 | busybox nc -l -p 7001 > /dev/null &"
+                        + " until grep -qE ':1B59 [0-9A-F]+:0000 0A' /proc/net/tcp /proc/net/tcp6; do sleep 0.05; done;"
+                        + " head -c 100000 /dev/zero | busybox nc 127.0.0.1 7001; exec sleep 60");
         Instance instance = declared(isolated.pid(), null);
 
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(15))

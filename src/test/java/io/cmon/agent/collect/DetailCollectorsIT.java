@@ -1,5 +1,6 @@
 package io.cmon.agent.collect;
 
+import io.cmon.testing.TestCgroup;
 import io.cmon.agent.runtime.Instance;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.DataPointSnapshot;
@@ -15,7 +16,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
@@ -33,59 +33,26 @@ import static org.awaitility.Awaitility.await;
  */
 class DetailCollectorsIT {
 
-    private static final List<String> CONTROLLERS = List.of("cpu", "cpuacct", "memory", "pids", "blkio");
-    private static final Path CGROUP_ROOT = Path.of("/sys/fs/cgroup");
+    private static final String[] CONTROLLERS = {"cpu", "cpuacct", "memory", "pids", "blkio"};
 
-    private final String name = "cmon-test-" + UUID.randomUUID().toString().substring(0, 8);
-    private final List<Process> processes = new ArrayList<>();
+    private TestCgroup cgroup;
     private final ExecutorService workers = Executors.newFixedThreadPool(2);
     private final ScheduledExecutorService background = Executors.newScheduledThreadPool(2);
     private InstanceMetrics metrics;
 
     @BeforeEach
     void createCgroup() throws IOException {
-        for (String controller : CONTROLLERS) {
-            Files.createDirectory(CGROUP_ROOT.resolve(controller).resolve(name));
-        }
-        Path cpu = CGROUP_ROOT.resolve("cpu").resolve(name);
-        Files.writeString(cpu.resolve("cpu.cfs_period_us"), "100000");
-        Files.writeString(cpu.resolve("cpu.cfs_quota_us"), "20000");
+        cgroup = TestCgroup.create(CONTROLLERS);
+        cgroup.set("cpu", "cpu.cfs_period_us", "100000").set("cpu", "cpu.cfs_quota_us", "20000");
         metrics = new InstanceMetrics(InstanceMetrics.standardCollectors(CgroupFiles.detect(Path.of("/proc")),
                 new ProcFiles(Path.of("/proc")), background), workers);
     }
 
     @AfterEach
     void cleanUp() throws Exception {
-        for (Process p : processes) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-        }
         workers.shutdownNow();
         background.shutdownNow();
-        for (String controller : CONTROLLERS) {
-            Path dir = CGROUP_ROOT.resolve(controller).resolve(name);
-            for (int attempt = 0; attempt < 50 && Files.exists(dir); attempt++) {
-                try {
-                    Files.delete(dir); // rmdir: EBUSY until the killed process is reaped
-                } catch (IOException busy) {
-                    Thread.sleep(100);
-                }
-            }
-        }
-    }
-
-    private Process start(String... command) throws IOException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        processes.add(p);
-        return p;
-    }
-
-    private void enter(Process p) throws IOException {
-        for (String controller : CONTROLLERS) {
-            Files.writeString(CGROUP_ROOT.resolve(controller).resolve(name).resolve("cgroup.procs"),
-                    Long.toString(p.pid()));
-        }
+        cgroup.close();
     }
 
     private static Instance declared(long pid, String cgroup) {
@@ -109,9 +76,8 @@ class DetailCollectorsIT {
 
     @Test
     void cappedBusyProcessShowsItsQuotaAndGetsThrottled() throws Exception {
-        Process busy = start("sh", "-c", "while :; do :; done");
-        enter(busy);
-        Instance instance = declared(0, "/" + name);
+        Process busy = cgroup.startInside("sh", "-c", "while :; do :; done");
+        Instance instance = declared(0, cgroup.path());
 
         MetricSnapshots first = collect(instance);
         Thread.sleep(1500); // past the 1 s TTL: fifteen 100 ms periods, each exhausting a 20 ms quota
@@ -137,8 +103,11 @@ class DetailCollectorsIT {
     @Test
     void aLoopbackConnectionInItsOwnNetworkNamespaceCountsAsActiveAndPassiveOpen() throws Exception {
         // connects only after the first scrape, so the scrape sees the namespace's counters before and after
-        Process isolated = start("unshare", "-n", "sh", "-c",
-                "ip link set lo up; sleep 2; busybox nc -l -p 7001 > /dev/null & sleep 0.3;"
+        Process isolated = cgroup.start("unshare", "-n", "sh", "-c",
+                // the listener's stdin stays open (a background job's would be /dev/null: it would hang up at
+                // once); connect only once it listens (port 7001 = 0x1B59 in state 0A), so it is one clean open
+                "ip link set lo up; sleep 2; sleep 60 | busybox nc -l -p 7001 > /dev/null &"
+                        + " until grep -qE ':1B59 [0-9A-F]+:0000 0A' /proc/net/tcp /proc/net/tcp6; do sleep 0.05; done;"
                         + " head -c 10000 /dev/zero | busybox nc 127.0.0.1 7001; exec sleep 60");
         Path ownNetns = Files.readSymbolicLink(Path.of("/proc/self/ns/net"));
         Path netns = Path.of("/proc/" + isolated.pid() + "/ns/net");

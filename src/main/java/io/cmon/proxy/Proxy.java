@@ -120,7 +120,8 @@ public final class Proxy {
 
     /** Starts a proxy on its own Vert.x, closed with the proxy. Fails (before listening) on unusable config. */
     public static Future<Proxy> start(ProxyConfig config) {
-        Vertx vertx = Vertx.vertx();
+        // native epoll, as the agent: fewer syscalls and copies per forwarded scrape than NIO
+        Vertx vertx = Vertx.vertx(new io.vertx.core.VertxOptions().setPreferNativeTransport(true));
         return start(vertx, config, true).onFailure(e -> vertx.close());
     }
 

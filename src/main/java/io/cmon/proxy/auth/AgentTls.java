@@ -21,6 +21,7 @@ public final class AgentTls {
     /** Agent side: HTTPS, TLS 1.2+, a client certificate signed by {@code clientCa} required at the handshake. */
     public static HttpServerOptions server(HttpServerOptions options, Path cert, Path key, Path clientCa) {
         options.setSsl(true)
+                .setSslEngineOptions(ProxyTls.engine())
                 .setKeyCertOptions(new PemKeyCertOptions().setCertPath(cert.toString()).setKeyPath(key.toString()))
                 .setTrustOptions(new PemTrustOptions().addCertPath(clientCa.toString()))
                 .setClientAuth(ClientAuth.REQUIRED)
@@ -34,6 +35,7 @@ public final class AgentTls {
      */
     public static HttpClientOptions client(HttpClientOptions options, Path cert, Path key, Path ca) {
         options.setSsl(true)
+                .setSslEngineOptions(ProxyTls.engine())
                 .setVerifyHost(true)
                 .setTrustOptions(new PemTrustOptions().addCertPath(ca.toString()))
                 .setEnabledSecureTransportProtocols(ProxyTls.PROTOCOLS);

@@ -2,46 +2,53 @@ package io.cmon.proxy.auth;
 
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
+import java.nio.ByteBuffer;
 import java.security.cert.Certificate;
+import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Authenticates requests by their TLS session, verifying each session's certificate chain once.
+ * Authenticates requests by the certificate chain of their TLS session, verifying each distinct chain once.
  * <p>
  * Usage in the proxy, per request: {@code AuthResult r = cache.authenticate(request.connection().sslSession());}
  * <ul>
- *   <li>The expensive {@link Authenticator#verify} runs on the first request of a TLS session (and again after the
- *   trust material changed, see {@link Authenticator#trustGeneration()}); keep-alive requests and resumed sessions
- *   reuse it. The cheap {@link Authenticator#resolve} runs on every request, so an edited accounts.yaml or CRL
- *   applies to connections that stay open.</li>
- *   <li>Keyed by SSL session id, bounded LRU ({@code maxSessions}); a hit also checks that the session's leaf
- *   certificate is the one verified. Sessions without an id are verified every time.</li>
- *   <li>Thread-safe; the lock is held only for the map access, never during verification.</li>
+ *   <li>The expensive {@link Authenticator#verify} runs the first time a chain is presented (and again after the
+ *   trust material changed, see {@link Authenticator#trustGeneration()}); keep-alive requests, new connections of
+ *   the same client and resumed sessions reuse it. The cheap {@link Authenticator#resolve} runs on every request,
+ *   so an edited accounts.yaml, a CRL or the passing of a certificate's expiry applies to connections that stay
+ *   open.</li>
+ *   <li>Keyed by the DER encoding of the presented chain, not by SSL session id: session ids depend on the TLS
+ *   engine and version (BoringSSL under TLS 1.3 gives none), the certificates do not. The handshake has already
+ *   proven that the client holds the leaf's private key, so equal chains verify equally.</li>
+ *   <li>Bounded LRU ({@code maxChains}). Thread-safe; the lock is held only for the map access, never during
+ *   verification.</li>
  * </ul>
  */
 public final class SessionAuthCache {
 
-    /** What one session's chain proved, under which trust generation. */
-    private record Entry(Certificate leaf, Verification verification, long generation) {}
+    /** What one chain proved, under which trust generation. */
+    private record Entry(Verification verification, long generation) {}
+
+    /** A presented chain by content: the DER bytes of each certificate, leaf first. */
+    private record ChainKey(List<ByteBuffer> certificates) {}
 
     private final Authenticator authenticator;
-    private final Map<String, Entry> entries;
+    private final Map<ChainKey, Entry> entries;
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
 
-    public SessionAuthCache(Authenticator authenticator, int maxSessions) {
-        if (maxSessions <= 0) throw new IllegalArgumentException("maxSessions must be positive");
+    public SessionAuthCache(Authenticator authenticator, int maxChains) {
+        if (maxChains <= 0) throw new IllegalArgumentException("maxChains must be positive");
         this.authenticator = authenticator;
-        this.entries = new LinkedHashMap<>(Math.min(maxSessions, 1024), 0.75f, true) {
+        this.entries = new LinkedHashMap<>(Math.min(maxChains, 1024), 0.75f, true) {
             @Override
-            protected boolean removeEldestEntry(Map.Entry<String, Entry> eldest) {
-                return size() > maxSessions;
+            protected boolean removeEldestEntry(Map.Entry<ChainKey, Entry> eldest) {
+                return size() > maxChains;
             }
         };
     }
@@ -52,16 +59,14 @@ public final class SessionAuthCache {
             return authenticator.resolve(new Verification.Refused(AuthResult.Reason.NO_CERTIFICATE, "not TLS"));
         }
         Certificate[] peer = peerCertificates(session);
-        Certificate leaf = peer.length == 0 ? null : peer[0];
-        byte[] id = session.getId();
-        String key = id == null || id.length == 0 ? null : HexFormat.of().formatHex(id);
+        ChainKey key = key(peer);
         long generation = authenticator.trustGeneration();
         if (key != null) {
             Entry e;
             synchronized (entries) {
                 e = entries.get(key);
             }
-            if (e != null && e.generation() == generation && sameLeaf(e.leaf(), leaf)) {
+            if (e != null && e.generation() == generation) {
                 hits.increment();
                 return authenticator.resolve(e.verification());
             }
@@ -70,18 +75,18 @@ public final class SessionAuthCache {
         Verification v = authenticator.verify(x509(peer));
         if (key != null && cacheable(v)) {
             synchronized (entries) {
-                entries.put(key, new Entry(leaf, v, generation));
+                entries.put(key, new Entry(v, generation));
             }
         }
         return authenticator.resolve(v);
     }
 
-    /** Drops a session (e.g. when its connection closes); harmless when absent. */
+    /** Drops the verification of a session's chain; harmless when absent. */
     public void forget(SSLSession session) {
-        byte[] id = session == null ? null : session.getId();
-        if (id == null || id.length == 0) return;
+        ChainKey key = session == null ? null : key(peerCertificates(session));
+        if (key == null) return;
         synchronized (entries) {
-            entries.remove(HexFormat.of().formatHex(id));
+            entries.remove(key);
         }
     }
 
@@ -112,8 +117,16 @@ public final class SessionAuthCache {
         return !(v instanceof Verification.Refused r && r.reason() == AuthResult.Reason.NOT_YET_VALID);
     }
 
-    private static boolean sameLeaf(Certificate cached, Certificate now) {
-        return cached == now || (cached != null && cached.equals(now));
+    /** Null for no certificate or one that cannot be encoded: such callers are verified (and refused) each time. */
+    private static ChainKey key(Certificate[] peer) {
+        if (peer.length == 0) return null;
+        List<ByteBuffer> der = new ArrayList<>(peer.length);
+        try {
+            for (Certificate c : peer) der.add(ByteBuffer.wrap(c.getEncoded()));
+        } catch (CertificateEncodingException e) {
+            return null;
+        }
+        return new ChainKey(der);
     }
 
     private static Certificate[] peerCertificates(SSLSession session) {

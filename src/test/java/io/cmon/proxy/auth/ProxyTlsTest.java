@@ -1,5 +1,6 @@
 package io.cmon.proxy.auth;
 
+import io.cmon.pki.Validity;
 import io.cmon.pki.Pem;
 import io.cmon.testing.TestPki;
 import io.vertx.core.Vertx;
@@ -188,8 +189,11 @@ class ProxyTlsTest {
     @Test
     void theSessionCacheIsBoundedLeastRecentlyUsedFirst() throws Exception {
         cache = new SessionAuthCache(new CaAuthenticator(pki.caCert(), null, accounts), 2);
-        TestPki.Issued alice = pki.client("alice");
-        try (Client a = new Client(alice); Client b = new Client(alice); Client c = new Client(alice)) {
+        // three certificates of alice's: three chains to remember
+        Validity validity = Validity.days(1);
+        try (Client a = new Client(pki.client("alice-a", "alice", validity));
+             Client b = new Client(pki.client("alice-b", "alice", validity));
+             Client c = new Client(pki.client("alice-c", "alice", validity))) {
             a.get("/");
             b.get("/");
             a.get("/"); // b is now the least recently used

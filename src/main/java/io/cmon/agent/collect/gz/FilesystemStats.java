@@ -101,17 +101,50 @@ final class FilesystemStats {
         return out;
     }
 
-    /**
-     * The JDK's statvfs for the bytes; inodes are not in its API, so they come from coreutils' {@code stat -f}
-     * (left unknown where it is missing). Both are bounded by the deadline above.
-     */
+    /** One uncached look at a mount point (tests; the agent keeps a {@link HostStatfs}). */
     static Usage statfs(String mountpoint, Duration timeout) throws IOException {
-        FileStore store = Files.getFileStore(Path.of(mountpoint));
-        long size = store.getTotalSpace();
-        long free = store.getUnallocatedSpace();
-        long avail = store.getUsableSpace();
-        long[] inodes = inodes(mountpoint, timeout);
-        return new Usage(size, free, avail, inodes[0], inodes[1]);
+        return new HostStatfs(timeout).stat(mountpoint);
+    }
+
+    /**
+     * The host's filesystems: the JDK's statvfs for the bytes, on every scrape; inodes are not in its API, so they
+     * come from coreutils' {@code stat -f} (left unknown where it is missing), a fork that is worth doing only once
+     * a minute per mount. The {@link FileStore} of a mount point is looked up once: the lookup scans the whole mount
+     * table, which grows with every container on the server, and the gz scrape must not.
+     */
+    static final class HostStatfs implements Statfs {
+
+        private static final long INODES_TTL_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+        private record Inodes(long files, long free, long at) {}
+
+        private final Duration timeout;
+        private final Map<String, FileStore> stores = new ConcurrentHashMap<>();
+        private final Map<String, Inodes> inodes = new ConcurrentHashMap<>();
+
+        HostStatfs(Duration timeout) {
+            this.timeout = timeout;
+        }
+
+        @Override
+        public Usage stat(String mountpoint) throws IOException {
+            FileStore store = stores.get(mountpoint);
+            if (store == null) {
+                store = Files.getFileStore(Path.of(mountpoint));
+                stores.put(mountpoint, store);
+            }
+            long size = store.getTotalSpace();
+            long free = store.getUnallocatedSpace();
+            long avail = store.getUsableSpace();
+            long now = System.nanoTime();
+            Inodes known = inodes.get(mountpoint);
+            if (known == null || now - known.at() > INODES_TTL_NANOS) {
+                long[] n = inodes(mountpoint, timeout);
+                known = new Inodes(n[0], n[1], now);
+                inodes.put(mountpoint, known);
+            }
+            return new Usage(size, free, avail, known.files(), known.free());
+        }
     }
 
     private static long[] inodes(String mountpoint, Duration timeout) {

@@ -61,7 +61,7 @@ public final class GzMetrics {
      */
     public GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version) {
         this(proc, clock, instancesByState, version, new FilesystemStats(statfsThreads(), STATFS_TIMEOUT,
-                mountpoint -> FilesystemStats.statfs(mountpoint, STATFS_TIMEOUT)));
+                new FilesystemStats.HostStatfs(STATFS_TIMEOUT)));
     }
 
     GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,

@@ -33,6 +33,7 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
     private static final Logger ACCESS = LoggerFactory.getLogger("access");
     private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
     private static final String TEXT = "text/plain; charset=utf-8";
+    private static final java.util.regex.Pattern UNSAFE_IN_LOG = java.util.regex.Pattern.compile("[\\p{Cntrl}\\s]");
     private static final String JSON = "application/json";
 
     private final RouteParser parser;
@@ -188,7 +189,7 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
             metrics.request(route.label(), status, nanos);
             if (ACCESS.isInfoEnabled()) {
                 ACCESS.info("{} {} {} {} {} {} {}B {}ms", req.remoteAddress(), account, req.method(), route.label(),
-                        sanitize(req.uri()), status, bytes, String.format("%.2f", nanos / 1e6));
+                        sanitize(req.uri()), status, bytes, (nanos / 10_000) / 100.0);
             }
         }
     }
@@ -197,6 +198,6 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
     private static String sanitize(String uri) {
         if (uri == null) return "-";
         String u = uri.length() > 200 ? uri.substring(0, 200) + "…" : uri;
-        return u.replaceAll("[\\p{Cntrl}\\s]", "?");
+        return UNSAFE_IN_LOG.matcher(u).replaceAll("?");
     }
 }

@@ -78,8 +78,8 @@ public final class Proxy {
     private final FleetInventory inventory = new FleetInventory();
     private final ProxyMetrics metrics;
     private final HttpClient watchClient;
-    private final HttpClient forwardClient;
-    private final AgentForwarder forwarder;
+    /** One forwarding client per tenant listener, created on its event loop (see {@link #deployTenantServers}). */
+    private final List<HttpClient> forwardClients = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final RateLimiter limiter;
     private final RouteParser parser;
     private final FileWatcher files;
@@ -110,10 +110,6 @@ public final class Proxy {
         this.parser = new RouteParser(config.endpoint());
         this.watchClient = vertx.createHttpClient(agentClientOptions().setKeepAlive(true),
                 new PoolOptions().setHttp1MaxSize(1));
-        this.forwardClient = vertx.createHttpClient(agentClientOptions().setKeepAlive(true)
-                        .setKeepAliveTimeout(60).setTcpNoDelay(true),
-                new PoolOptions().setHttp1MaxSize(64));
-        this.forwarder = new AgentForwarder(vertx, forwardClient, config.maxResponseSize());
         this.watchContext = vertx.getOrCreateContext();
         this.files = new FileWatcher(FILE_POLL); // last: its thread must not outlive a constructor that throws
     }
@@ -167,9 +163,7 @@ public final class Proxy {
     private Future<Void> startTenantListener() {
         HostPort listen = config.listenAddress();
         int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
-        ProxyHandler handler = new ProxyHandler(parser, req -> sessions.authenticate(req.connection().sslSession()),
-                limiter, inventory, forwarder, metrics, config.requestTimeout(), this::advertisedAddress);
-        return bindTenantServers(handler, listen, instances, 3)
+        return bindTenantServers(listen, instances, 3)
                 .recover(e -> Future.failedFuture(new IllegalStateException(
                         "cannot listen on " + listen + " (listen): " + e.getMessage(), e)));
     }
@@ -178,7 +172,7 @@ public final class Proxy {
      * Vert.x shares a port between servers listening on the same host:port, but not port 0: for port 0 pick a free
      * port first, and try again with another if someone took it in between.
      */
-    private Future<Void> bindTenantServers(ProxyHandler handler, HostPort listen, int instances, int attempts) {
+    private Future<Void> bindTenantServers(HostPort listen, int instances, int attempts) {
         int wanted = listen.port();
         if (wanted == 0) {
             try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(listen.host()))) {
@@ -188,17 +182,30 @@ public final class Proxy {
             }
         }
         int chosen = wanted;
-        return deployTenantServers(handler, listen.host(), chosen, instances)
+        return deployTenantServers(listen.host(), chosen, instances)
                 .onSuccess(v -> port = chosen)
                 .recover(e -> listen.port() == 0 && attempts > 1
-                        ? bindTenantServers(handler, listen, instances, attempts - 1)
+                        ? bindTenantServers(listen, instances, attempts - 1)
                         : Future.failedFuture(e));
     }
 
-    private Future<Void> deployTenantServers(ProxyHandler handler, String host, int port, int count) {
+    /**
+     * Each listener gets its own forwarding client, created here on the listener's event loop: its pooled
+     * connections to agents then live on the loop that serves the scrapes, and a forwarded body never hops between
+     * threads (one shared client mixes connections of every loop).
+     */
+    private Future<Void> deployTenantServers(String host, int port, int count) {
         return vertx.deployVerticle(() -> new AbstractVerticle() {
             @Override
             public void start(Promise<Void> started) {
+                HttpClient forwardClient = vertx.createHttpClient(agentClientOptions().setKeepAlive(true)
+                                .setKeepAliveTimeout(60).setTcpNoDelay(true),
+                        new PoolOptions().setHttp1MaxSize(64));
+                forwardClients.add(forwardClient);
+                ProxyHandler handler = new ProxyHandler(parser,
+                        req -> sessions.authenticate(req.connection().sslSession()), limiter, inventory,
+                        new AgentForwarder(vertx, forwardClient, config.maxResponseSize()), metrics,
+                        config.requestTimeout(), Proxy.this::advertisedAddress);
                 HttpServerOptions options = tls.configure(new HttpServerOptions()
                         .setHost(host).setPort(port)
                         .setTcpNoDelay(true)
@@ -396,7 +403,12 @@ public final class Proxy {
         for (HttpServer s : servers) closing.add(s.close());
         if (admin != null) closing.add(admin.close());
         return Future.join(closing)
-                .transform(x -> Future.join(watchClient.close(), forwardClient.close()))
+                .transform(x -> {
+                    List<Future<Void>> clients = new ArrayList<>();
+                    clients.add(watchClient.close());
+                    forwardClients.forEach(c -> clients.add(c.close()));
+                    return Future.join(clients);
+                })
                 .transform(x -> ownsVertx ? vertx.close() : Future.<Void>succeededFuture())
                 .mapEmpty();
     }

@@ -6,8 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cmon.config.ConfigException;
 import io.cmon.config.HostPort;
 import io.cmon.config.ProxyConfig;
+import io.cmon.proxy.auth.AccountKeyAuthenticator;
 import io.cmon.proxy.auth.AccountStore;
 import io.cmon.proxy.auth.AgentTls;
+import io.cmon.proxy.auth.Authenticator;
 import io.cmon.proxy.auth.CaAuthenticator;
 import io.cmon.proxy.auth.FileWatcher;
 import io.cmon.proxy.auth.ProxyTls;
@@ -72,7 +74,8 @@ public final class Proxy {
     private final boolean ownsVertx;
     private final ProxyConfig config;
     private final AccountStore accounts;
-    private final CaAuthenticator authenticator;
+    private final Authenticator authenticator;
+    private final CaAuthenticator caAuthenticator; // null in account-key mode
     private final SessionAuthCache sessions;
     private final ProxyTls tls;
     private final FleetInventory inventory = new FleetInventory();
@@ -94,15 +97,14 @@ public final class Proxy {
         this.vertx = vertx;
         this.ownsVertx = ownsVertx;
         this.config = config;
-        if (!"ca".equals(config.auth().mode())) {
-            throw ConfigException.key("auth.mode", "'" + config.auth().mode() + "' is not built yet; use ca");
-        }
         if (config.agents().dns() != null) {
             throw ConfigException.key("agents.dns", "DNS discovery of agents is not built yet; use static or file");
         }
         this.accounts = AccountStore.load(Path.of(config.accounts()));
-        this.authenticator = new CaAuthenticator(Path.of(config.auth().tenantCa()),
-                config.auth().crl() == null ? null : Path.of(config.auth().crl()), accounts);
+        this.caAuthenticator = "account-key".equals(config.auth().mode()) ? null
+                : new CaAuthenticator(Path.of(config.auth().tenantCa()),
+                        config.auth().crl() == null ? null : Path.of(config.auth().crl()), accounts);
+        this.authenticator = caAuthenticator != null ? caAuthenticator : new AccountKeyAuthenticator(accounts);
         this.sessions = new SessionAuthCache(authenticator, 100_000);
         this.tls = new ProxyTls(Path.of(config.tls().cert()), Path.of(config.tls().key()));
         this.metrics = new ProxyMetrics(inventory, System::currentTimeMillis);
@@ -256,7 +258,7 @@ public final class Proxy {
     public Future<String> reload() {
         return vertx.executeBlocking(() -> {
             boolean a = accounts.reload();
-            boolean t = authenticator.reloadTrust();
+            boolean t = caAuthenticator != null && caAuthenticator.reloadTrust();
             boolean c = tls.reloadFiles();
             return new Object[] {a, t, c};
         }, false).compose(r -> {
@@ -271,7 +273,7 @@ public final class Proxy {
 
     private void watchFiles() {
         files.watch(List.of(Path.of(config.accounts())), accounts::reload);
-        files.watch(authenticator.trustFiles(), authenticator::reloadTrust);
+        if (caAuthenticator != null) files.watch(caAuthenticator.trustFiles(), caAuthenticator::reloadTrust);
         files.watch(tls.files(), () -> {
             if (tls.reloadFiles()) for (HttpServer s : servers) tls.update(s);
         });

@@ -2,6 +2,8 @@ package io.cmon.proxy.auth;
 
 import io.cmon.config.ConfigException;
 import io.cmon.config.ConfigLoader;
+import io.cmon.pki.PkiException;
+import io.cmon.pki.SshPublicKey;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +56,14 @@ public final class AccountStore {
                 if (!UUID.matcher(a.uuid()).matches()) {
                     throw ConfigException.key(at + ".uuid", "'" + a.uuid() + "' is not a UUID (8-4-4-4-12 hex digits)");
                 }
+                List<String> keys = a.keys() == null ? List.of() : a.keys();
+                for (int k = 0; k < keys.size(); k++) {
+                    try {
+                        SshPublicKey.parse(keys.get(k));
+                    } catch (PkiException e) {
+                        throw ConfigException.key(at + ".keys[" + k + "]", e.getMessage());
+                    }
+                }
                 Integer dupLogin = logins.putIfAbsent(a.login(), i);
                 if (dupLogin != null) {
                     throw ConfigException.key(at + ".login", "'" + a.login() + "' is also the login of accounts[" + dupLogin + "]");
@@ -66,18 +76,34 @@ public final class AccountStore {
         }
     }
 
-    private record Snapshot(List<Account> all, Map<String, Account> byLogin, Map<String, Account> byUuid) {
-        static Snapshot of(List<Account> accounts) {
+    /**
+     * {@code keysGeneration} changes when the registered SSH keys change (not on other edits): account-key
+     * verifications cached per chain depend on the keys ({@link AccountKeyAuthenticator#trustGeneration()}).
+     */
+    private record Snapshot(List<Account> all, Map<String, Account> byLogin, Map<String, Account> byUuid,
+                            Map<String, List<SshPublicKey>> keysByLogin, Map<String, List<String>> fingerprints,
+                            long keysGeneration) {
+        static Snapshot of(List<Account> accounts, Snapshot previous) {
             List<Account> all = new ArrayList<>(accounts.size());
             Map<String, Account> byLogin = new HashMap<>();
             Map<String, Account> byUuid = new HashMap<>();
+            Map<String, List<SshPublicKey>> keys = new HashMap<>();
+            Map<String, List<String>> fingerprints = new HashMap<>();
             for (Account a : accounts) {
                 Account n = new Account(a.login(), a.uuid().toLowerCase(Locale.ROOT), a.operator(), a.keys());
                 all.add(n);
                 byLogin.put(n.login(), n);
                 byUuid.put(n.uuid(), n);
+                if (!n.keys().isEmpty()) {
+                    List<SshPublicKey> parsed = n.keys().stream().map(SshPublicKey::parse).toList(); // validated
+                    keys.put(n.login(), parsed);
+                    fingerprints.put(n.login(), parsed.stream().map(SshPublicKey::fingerprint).toList());
+                }
             }
-            return new Snapshot(List.copyOf(all), Map.copyOf(byLogin), Map.copyOf(byUuid));
+            long generation = previous == null ? 0
+                    : previous.fingerprints().equals(fingerprints) ? previous.keysGeneration() : previous.keysGeneration() + 1;
+            return new Snapshot(List.copyOf(all), Map.copyOf(byLogin), Map.copyOf(byUuid), Map.copyOf(keys),
+                    Map.copyOf(fingerprints), generation);
         }
     }
 
@@ -92,14 +118,14 @@ public final class AccountStore {
 
     /** Loads the file; at startup a bad file is fatal. @throws ConfigException naming file, entry and key */
     public static AccountStore load(Path file) {
-        return new AccountStore(file, Snapshot.of(read(file)));
+        return new AccountStore(file, Snapshot.of(read(file), null));
     }
 
     /** A fixed set of accounts, not backed by a file ({@link #reload()} is a no-op). */
     public static AccountStore of(List<Account> accounts) {
         new AccountsFile(accounts.stream().map(a -> new Entry(a.login(), a.uuid(), a.operator(), a.keys())).toList())
                 .validate();
-        return new AccountStore(null, Snapshot.of(accounts));
+        return new AccountStore(null, Snapshot.of(accounts, null));
     }
 
     private static List<Account> read(Path file) {
@@ -114,6 +140,16 @@ public final class AccountStore {
     /** The account with this uuid (case-insensitive), if any. */
     public Optional<Account> byUuid(String uuid) {
         return Optional.ofNullable(snapshot.byUuid().get(uuid.toLowerCase(Locale.ROOT)));
+    }
+
+    /** The parsed SSH public keys registered for this login (empty for none or no such account). */
+    public List<SshPublicKey> keysOf(String login) {
+        return snapshot.keysByLogin().getOrDefault(login, List.of());
+    }
+
+    /** Changes whenever a reload changed any account's registered keys. */
+    public long keysGeneration() {
+        return snapshot.keysGeneration();
     }
 
     /** Every account, in file order. */
@@ -153,7 +189,7 @@ public final class AccountStore {
         }
         if (lastError != null) LOG.info("{}: usable again", file);
         lastError = null;
-        Snapshot next = Snapshot.of(accounts);
+        Snapshot next = Snapshot.of(accounts, snapshot);
         if (next.all().equals(snapshot.all())) return false;
         snapshot = next;
         LOG.info("{}: reloaded, {} accounts", file, next.all().size());

@@ -23,6 +23,12 @@ public sealed interface Verification {
         }
     }
 
+    /**
+     * Account-key mode: the leaf's CN is {@code login} and the certificate is self-signed by, or signed by, the SSH key
+     * with this OpenSSH fingerprint; whether that key is (still) registered to the login is checked per request.
+     */
+    record KeyVerified(String login, String keyFingerprint, Instant notAfter) implements Verification {}
+
     /** The chain does not prove anyone. */
     record Refused(AuthResult.Reason reason, String detail) implements Verification {}
 }

@@ -5,6 +5,7 @@ import io.cmon.pki.IssuedCertificate;
 import io.cmon.pki.KeyType;
 import io.cmon.pki.PkiException;
 import io.cmon.pki.Profile;
+import io.cmon.pki.SshKeyPair;
 import io.cmon.pki.Validity;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -17,7 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 @Command(name = "cert", description = "Key and certificate pairs for tenants, proxies and agents.",
-        subcommands = {CertCommand.Issue.class})
+        subcommands = {CertCommand.Issue.class, CertCommand.FromSshKey.class})
 final class CertCommand implements Runnable {
 
     @Spec
@@ -25,7 +26,7 @@ final class CertCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "missing subcommand: issue");
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "missing subcommand: issue or from-ssh-key");
     }
 
     @Command(name = "issue", mixinStandardHelpOptions = true,
@@ -96,9 +97,48 @@ final class CertCommand implements Runnable {
         }
 
         /** The name becomes a file name: keep it inside --out. */
-        private static void checkFileName(String name) {
+        static void checkFileName(String name) {
             if (name.isBlank() || name.contains("/") || name.contains("\0") || name.equals(".") || name.equals("..")) {
                 throw new PkiException("'" + name + "' cannot be a file name (no '/', not empty)");
+            }
+        }
+    }
+
+    @Command(name = "from-ssh-key", mixinStandardHelpOptions = true,
+            description = "For proxies in auth.mode account-key: a client certificate self-signed by your SSH key"
+                    + " (CN = LOGIN). Writes OUT/LOGIN.pem and, since TLS clients such as Prometheus and curl do not"
+                    + " read OpenSSH keys, the same key as PKCS#8 in OUT/LOGIN-key.pem (mode 0600). Register the"
+                    + " .pub line in the account's keys of accounts.yaml.")
+    static final class FromSshKey implements Runnable {
+
+        @Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--key", required = true, paramLabel = "FILE",
+                description = "unencrypted OpenSSH private key (ed25519, ecdsa or rsa), e.g. ~/.ssh/id_ecdsa")
+        Path key;
+
+        @Option(names = "--account", required = true, paramLabel = "LOGIN", description = "the account login (CN)")
+        String account;
+
+        @Option(names = "--out", paramLabel = "DIR", defaultValue = ".", description = "output directory (default: current)")
+        Path out;
+
+        @Option(names = "--days", defaultValue = "365", description = "validity in days (default: ${DEFAULT-VALUE})")
+        int days;
+
+        @Override
+        public void run() {
+            try {
+                Issue.checkFileName(account);
+                SshKeyPair pair = SshKeyPair.read(key);
+                Validity validity = Validity.of(null, null, days, Clock.systemUTC());
+                IssuedCertificate issued = new IssuedCertificate(pair.selfSigned(account, validity), pair.privateKey());
+                IssuedCertificate.Files files = issued.writeTo(out, account);
+                spec.commandLine().getOut().println("wrote " + files.cert() + " and " + files.key()
+                        + " (" + pair.publicKey().type() + " " + pair.publicKey().fingerprint() + ")");
+            } catch (PkiException e) {
+                throw new ErrorHandler.UserError(e.getMessage(), e);
             }
         }
     }

@@ -157,6 +157,25 @@ class AgentDnsInProcessTest {
         assertThat(proxy.inventory().instance(A1)).isEmpty();
     }
 
+    @Test
+    void notReadyUntilDnsHasAnsweredOnce() throws Exception {
+        dns = Dnsmasq.start(dir.resolve("ready"), "127.0.0.1 agents.fleet.test\n", List.of());
+        dns.signal("STOP");
+        HttpRequest ready;
+        try {
+            proxy = proxyAsking("agents.fleet.test:" + agent.port());
+            ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.adminPort() + "/-/ready")).build();
+            HttpResponse<String> r = HttpClient.newHttpClient().send(ready, HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(503);
+            assertThat(r.body()).contains("agents.dns has not answered yet");
+        } finally {
+            dns.signal("CONT");
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> HttpClient.newHttpClient()
+                .send(ready, HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+        assertThat(proxy.inventory().instance(A1)).isPresent();
+    }
+
     /** dnsmasq authoritative for fleet.test (unknown names: NXDOMAIN), names from a hosts file SIGHUP re-reads. */
     static final class Dnsmasq implements AutoCloseable {
         final Path dir;

@@ -43,8 +43,8 @@ public final class AgentDns {
     private final Duration interval;
     private final LongSupplier clock;
     private final Runnable onChange;
-    private DnsClient client;
-    private long timer = -1;
+    private volatile DnsClient client;
+    private volatile long timer = -1;
     private volatile boolean stopped;
     private volatile Set<HostPort> agents = Set.of();
     private volatile boolean answered;

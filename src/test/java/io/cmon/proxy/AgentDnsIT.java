@@ -40,7 +40,7 @@ import static org.awaitility.Awaitility.await;
  * {@code agents.dns} against a real dnsmasq on a free 127.x address and port (the machine's resolver untouched),
  * in front of the stand-in agent: the fleet follows the records, and a silent DNS server keeps it.
  */
-class AgentDnsInProcessTest {
+class AgentDnsIT {
 
     static final String ALICE = "2b8e0000-0000-4000-8000-00000000000a";
     static final String SERVER = "aaaaaaaa-0000-4000-8000-000000000002";

@@ -27,18 +27,35 @@ public record ProxyConfig(
         }
     }
 
-    public record Agents(List<String> static_, String file, String dns) {
+    /**
+     * {@code dns}: see {@link DnsQuery}; {@code dnsInterval} (default 30s) between lookups; {@code dnsServer}
+     * ({@code address[:port]}, default the first nameserver of /etc/resolv.conf) the server asked.
+     */
+    public record Agents(List<String> static_, String file, String dns, String dnsInterval, String dnsServer) {
         @com.fasterxml.jackson.annotation.JsonCreator
         public Agents(@com.fasterxml.jackson.annotation.JsonProperty("static") List<String> static_,
                       @com.fasterxml.jackson.annotation.JsonProperty("file") String file,
-                      @com.fasterxml.jackson.annotation.JsonProperty("dns") String dns) {
+                      @com.fasterxml.jackson.annotation.JsonProperty("dns") String dns,
+                      @com.fasterxml.jackson.annotation.JsonProperty("dnsInterval") String dnsInterval,
+                      @com.fasterxml.jackson.annotation.JsonProperty("dnsServer") String dnsServer) {
             this.static_ = static_ == null ? List.of() : List.copyOf(static_);
             this.file = file;
             this.dns = dns;
+            this.dnsInterval = dnsInterval == null ? "30s" : dnsInterval;
+            this.dnsServer = dnsServer;
+        }
+
+        public Agents(List<String> static_, String file, String dns) {
+            this(static_, file, dns, null, null);
         }
 
         public List<String> staticAgents() {
             return static_;
+        }
+
+        /** Time between DNS lookups of {@code dns}. */
+        public Duration dnsIntervalDuration() {
+            return Durations.parse(dnsInterval);
         }
     }
 
@@ -115,6 +132,13 @@ public record ProxyConfig(
         for (int i = 0; i < agents.staticAgents().size(); i++) {
             String a = agents.staticAgents().get(i);
             check("agents.static[" + i + "]", () -> HostPort.parse(a));
+        }
+        if (agents.dns() != null) {
+            check("agents.dns", () -> DnsQuery.parse(agents.dns()));
+            check("agents.dnsInterval", () -> {
+                if (agents.dnsIntervalDuration().toMillis() < 100) throw new IllegalArgumentException("must be >= 100ms");
+            });
+            if (agents.dnsServer() != null) check("agents.dnsServer", () -> DnsQuery.parseServer(agents.dnsServer()));
         }
         if (agentTls != null) {
             AgentConfig.requireFile("agentTls.cert", agentTls.cert());

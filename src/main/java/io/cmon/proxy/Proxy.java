@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cmon.config.ConfigException;
+import io.cmon.config.DnsQuery;
 import io.cmon.config.HostPort;
 import io.cmon.config.ProxyConfig;
 import io.cmon.proxy.auth.AccountKeyAuthenticator;
@@ -15,6 +16,7 @@ import io.cmon.proxy.auth.FileWatcher;
 import io.cmon.proxy.auth.ProxyTls;
 import io.cmon.proxy.auth.SessionAuthCache;
 import io.cmon.proxy.forward.AgentForwarder;
+import io.cmon.proxy.inventory.AgentDns;
 import io.cmon.proxy.inventory.AgentView;
 import io.cmon.proxy.inventory.AgentWatcher;
 import io.cmon.proxy.inventory.FleetInventory;
@@ -89,6 +91,8 @@ public final class Proxy {
     private final Map<HostPort, AgentWatcher> watchers = new ConcurrentHashMap<>();
     private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
     private final Context watchContext;
+    /** Agents from {@code agents.dns}, or null when not configured. */
+    private final AgentDns dns;
     private HttpServer admin;
     private volatile int port;
     private volatile boolean closed;
@@ -97,9 +101,6 @@ public final class Proxy {
         this.vertx = vertx;
         this.ownsVertx = ownsVertx;
         this.config = config;
-        if (config.agents().dns() != null) {
-            throw ConfigException.key("agents.dns", "DNS discovery of agents is not built yet; use static or file");
-        }
         this.accounts = AccountStore.load(Path.of(config.accounts()));
         this.caAuthenticator = "account-key".equals(config.auth().mode()) ? null
                 : new CaAuthenticator(Path.of(config.auth().tenantCa()),
@@ -113,7 +114,28 @@ public final class Proxy {
         this.watchClient = vertx.createHttpClient(agentClientOptions().setKeepAlive(true),
                 new PoolOptions().setHttp1MaxSize(1));
         this.watchContext = vertx.getOrCreateContext();
+        this.dns = agentDns();
         this.files = new FileWatcher(FILE_POLL); // last: its thread must not outlive a constructor that throws
+    }
+
+    /** Reads /etc/resolv.conf when no agents.dnsServer is given: blocking, so only from the constructor. */
+    private AgentDns agentDns() {
+        ProxyConfig.Agents a = config.agents();
+        if (a.dns() == null) return null;
+        HostPort server;
+        if (a.dnsServer() != null) {
+            server = DnsQuery.parseServer(a.dnsServer());
+        } else {
+            try {
+                server = DnsQuery.systemServer(Files.readString(Path.of("/etc/resolv.conf")));
+            } catch (IOException e) {
+                throw ConfigException.key("agents.dnsServer", "not given, and /etc/resolv.conf cannot be read: " + e);
+            }
+        }
+        AgentDns d = new AgentDns(vertx, DnsQuery.parse(a.dns()), server, a.dnsIntervalDuration(),
+                System::currentTimeMillis, () -> watchContext.runOnContext(x -> reconcileAgents()));
+        d.register(metrics.registry());
+        return d;
     }
 
     /** Starts a proxy on its own Vert.x, closed with the proxy. Fails (before listening) on unusable config. */
@@ -152,6 +174,7 @@ public final class Proxy {
                 .onSuccess(s -> this.admin = s)
                 .onSuccess(s -> {
                     watchContext.runOnContext(x -> reconcileAgents());
+                    if (dns != null) watchContext.runOnContext(x -> dns.start());
                     watchFiles();
                     LOG.info("proxy listening on https://{} (admin http://{}:{}), endpoint {}, {} agent(s)",
                             new HostPort(config.listenAddress().host(), port), admin.host(), s.actualPort(),
@@ -282,7 +305,10 @@ public final class Proxy {
         }
     }
 
-    /** Static agents plus those of {@code agents.file} (read here: small, and on the watcher's call only). */
+    /**
+     * Static agents plus those of {@code agents.file} (read here: small, and on the watcher's call only) plus the
+     * last answer of {@code agents.dns}.
+     */
     private Set<HostPort> desiredAgents() {
         Set<HostPort> want = new LinkedHashSet<>();
         for (String s : config.agents().staticAgents()) want.add(HostPort.parse(s));
@@ -297,6 +323,7 @@ public final class Proxy {
                 want.addAll(watchers.keySet());
             }
         }
+        if (dns != null) want.addAll(dns.agents());
         return want;
     }
 
@@ -338,7 +365,8 @@ public final class Proxy {
             }
             case "/-/healthy" -> text(req, 200, "OK\n");
             case "/-/ready" -> {
-                if (inventory.synced()) text(req, 200, "OK\n");
+                if (dns != null && !dns.answered()) text(req, 503, "agents.dns has not answered yet\n");
+                else if (inventory.synced()) text(req, 200, "OK\n");
                 else text(req, 503, "inventory not synced yet\n");
             }
             case "/-/reload" -> {
@@ -380,6 +408,18 @@ public final class Proxy {
             if (a.lastAnswerMs() > 0) n.put("last_answer_seconds_ago", (now - a.lastAnswerMs()) / 1000.0);
             if (a.lastError() != null) n.put("last_error", a.lastError());
         }
+        if (dns != null) {
+            ObjectNode d = root.putObject("agents_dns");
+            d.put("query", config.agents().dns());
+            d.put("server", dns.server().toString());
+            d.put("agents", dns.agents().size());
+            if (dns.lastSuccessMs() > 0) {
+                d.put("last_success", java.time.Instant.ofEpochMilli(dns.lastSuccessMs()).toString());
+                d.put("last_success_seconds_ago", (now - dns.lastSuccessMs()) / 1000.0);
+            }
+            d.put("failures", dns.failures());
+            if (dns.lastError() != null) d.put("last_error", dns.lastError());
+        }
         ObjectNode cache = root.putObject("auth_sessions");
         cache.put("size", sessions.size());
         cache.put("hits", sessions.hits());
@@ -400,6 +440,7 @@ public final class Proxy {
         if (closed) return Future.succeededFuture();
         closed = true;
         files.close();
+        if (dns != null) dns.stop();
         watchers.values().forEach(AgentWatcher::stop);
         List<Future<Void>> closing = new ArrayList<>();
         for (HttpServer s : servers) closing.add(s.close());

@@ -137,11 +137,6 @@ final class CertCommand implements Runnable {
                 IssuedCertificate.Files files = issued.writeTo(out, account);
                 spec.commandLine().getOut().println("wrote " + files.cert() + " and " + files.key()
                         + " (" + pair.publicKey().type() + " " + pair.publicKey().fingerprint() + ")");
-                if (pair.publicKey().type().equals("ssh-ed25519")) {
-                    spec.commandLine().getErr().println("note: a proxy on the BoringSSL TLS engine (the default when"
-                            + " netty-tcnative loads) does not request Ed25519 client certificates; use an ECDSA"
-                            + " (ssh-keygen -t ecdsa) or RSA key with such a proxy");
-                }
             } catch (PkiException e) {
                 throw new ErrorHandler.UserError(e.getMessage(), e);
             }

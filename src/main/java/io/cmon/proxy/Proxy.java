@@ -107,7 +107,9 @@ public final class Proxy {
                         config.auth().crl() == null ? null : Path.of(config.auth().crl()), accounts);
         this.authenticator = caAuthenticator != null ? caAuthenticator : new AccountKeyAuthenticator(accounts);
         this.sessions = new SessionAuthCache(authenticator, 100_000);
-        this.tls = new ProxyTls(Path.of(config.tls().cert()), Path.of(config.tls().key()));
+        // account-key mode: tenants' SSH keys are often Ed25519, which only the JDK's TLS engine requests
+        this.tls = new ProxyTls(Path.of(config.tls().cert()), Path.of(config.tls().key()),
+                "account-key".equals(config.auth().mode()) ? ProxyTls.jdkEngine() : ProxyTls.engine());
         this.metrics = new ProxyMetrics(inventory, System::currentTimeMillis);
         this.limiter = new RateLimiter(config.rateLimit().rate(), config.rateLimit().burst(), System::nanoTime);
         this.parser = new RouteParser(config.endpoint());

@@ -45,11 +45,28 @@ public final class ProxyTls {
     private final TrustOptions trust = TrustOptions.wrap(new AnyClientCertificate());
     private volatile Pair pair;
 
+    private final io.vertx.core.net.SSLEngineOptions engine;
+
     /** @throws PkiException when the files cannot be used (the proxy must not start) */
     public ProxyTls(Path certFile, Path keyFile) {
+        this(certFile, keyFile, engine());
+    }
+
+    /** With a chosen TLS engine, e.g. {@link #jdkEngine()} where clients present Ed25519 certificates. */
+    public ProxyTls(Path certFile, Path keyFile, io.vertx.core.net.SSLEngineOptions engine) {
         this.certFile = certFile;
         this.keyFile = keyFile;
+        this.engine = engine;
         this.pair = read();
+    }
+
+    /**
+     * The JDK's engine: it requests and verifies Ed25519 client certificates, which BoringSSL leaves out of its
+     * CertificateRequest (measured, TLS 1.2 and 1.3). Account-key mode uses it, since tenants' SSH keys are often
+     * Ed25519; it costs more CPU per handshake and record than BoringSSL (docs/PERFORMANCE.md).
+     */
+    public static io.vertx.core.net.SSLEngineOptions jdkEngine() {
+        return new io.vertx.core.net.JdkSSLEngineOptions();
     }
 
     /**
@@ -65,7 +82,7 @@ public final class ProxyTls {
     /** Turns TLS on in {@code options} with the settings above; returns {@code options}. */
     public HttpServerOptions configure(HttpServerOptions options) {
         options.setSsl(true)
-                .setSslEngineOptions(engine())
+                .setSslEngineOptions(engine)
                 .setClientAuth(ClientAuth.REQUEST)
                 .setKeyCertOptions(keyCert(pair))
                 .setTrustOptions(trust)

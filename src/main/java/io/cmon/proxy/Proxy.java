@@ -14,7 +14,7 @@ import io.cmon.proxy.auth.Authenticator;
 import io.cmon.proxy.auth.CaAuthenticator;
 import io.cmon.proxy.auth.FileWatcher;
 import io.cmon.proxy.auth.ProxyTls;
-import io.cmon.proxy.auth.SessionAuthCache;
+import io.cmon.proxy.auth.ChainAuthCache;
 import io.cmon.proxy.forward.AgentForwarder;
 import io.cmon.proxy.inventory.AgentDns;
 import io.cmon.proxy.inventory.AgentView;
@@ -78,7 +78,7 @@ public final class Proxy {
     private final AccountStore accounts;
     private final Authenticator authenticator;
     private final CaAuthenticator caAuthenticator; // null in account-key mode
-    private final SessionAuthCache sessions;
+    private final ChainAuthCache sessions;
     private final ProxyTls tls;
     private final FleetInventory inventory = new FleetInventory();
     private final ProxyMetrics metrics;
@@ -106,7 +106,7 @@ public final class Proxy {
                 : new CaAuthenticator(Path.of(config.auth().tenantCa()),
                         config.auth().crl() == null ? null : Path.of(config.auth().crl()), accounts);
         this.authenticator = caAuthenticator != null ? caAuthenticator : new AccountKeyAuthenticator(accounts);
-        this.sessions = new SessionAuthCache(authenticator, 100_000);
+        this.sessions = new ChainAuthCache(authenticator, 100_000);
         // account-key mode: tenants' SSH keys are often Ed25519, which only the JDK's TLS engine requests
         this.tls = new ProxyTls(Path.of(config.tls().cert()), Path.of(config.tls().key()),
                 "account-key".equals(config.auth().mode()) ? ProxyTls.jdkEngine() : ProxyTls.engine());

@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * Decides who a caller is from the certificate chain it presented (leaf first; empty when it presented none).
  * CA mode now ({@link CaAuthenticator}); account-key mode (Triton's SSH-key certificates) plugs in behind the same
- * seam. Split in two so that the proxy can cache the expensive half per TLS session ({@link SessionAuthCache}) while
+ * seam. Split in two so that the proxy can cache the expensive half per certificate chain ({@link ChainAuthCache}) while
  * the account lookup is redone per request, so that an edited accounts.yaml applies to open connections.
  */
 public interface Authenticator {

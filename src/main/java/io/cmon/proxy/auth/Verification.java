@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * The expensive half of authentication: what a certificate chain proves, independent of the account store.
- * The proxy caches it per TLS session ({@link SessionAuthCache}) and turns it into an {@link AuthResult} on every
+ * The proxy caches it per certificate chain ({@link ChainAuthCache}) and turns it into an {@link AuthResult} on every
  * request with {@link Authenticator#resolve}, which is cheap.
  */
 public sealed interface Verification {

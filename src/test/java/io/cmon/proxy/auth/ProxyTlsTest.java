@@ -34,7 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * A real Vert.x HTTPS server built with {@link ProxyTls}, authenticating each request with {@link SessionAuthCache}
+ * A real Vert.x HTTPS server built with {@link ProxyTls}, authenticating each request with {@link ChainAuthCache}
  * over {@link CaAuthenticator}, called by real TLS clients (JSSE sockets, openssl).
  */
 class ProxyTlsTest {
@@ -47,7 +47,7 @@ class ProxyTlsTest {
     TestPki pki;
     Path accountsFile;
     AccountStore accounts;
-    SessionAuthCache cache;
+    ChainAuthCache cache;
     ProxyTls tls;
     Vertx vertx;
     HttpServer server;
@@ -60,7 +60,7 @@ class ProxyTlsTest {
         accountsFile = Files.writeString(dir.resolve("accounts.yaml"),
                 "accounts:\n  - {login: alice, uuid: " + ALICE_UUID + "}\n");
         accounts = AccountStore.load(accountsFile);
-        cache = new SessionAuthCache(new CaAuthenticator(pki.caCert(), null, accounts), 1000);
+        cache = new ChainAuthCache(new CaAuthenticator(pki.caCert(), null, accounts), 1000);
         tls = new ProxyTls(proxy.cert(), proxy.key());
         vertx = Vertx.vertx();
         server = vertx.createHttpServer(tls.configure(new HttpServerOptions().setHost("127.0.0.1").setPort(0)))
@@ -188,7 +188,7 @@ class ProxyTlsTest {
 
     @Test
     void theSessionCacheIsBoundedLeastRecentlyUsedFirst() throws Exception {
-        cache = new SessionAuthCache(new CaAuthenticator(pki.caCert(), null, accounts), 2);
+        cache = new ChainAuthCache(new CaAuthenticator(pki.caCert(), null, accounts), 2);
         // three certificates of alice's: three chains to remember
         Validity validity = Validity.days(1);
         try (Client a = new Client(pki.client("alice-a", "alice", validity));
@@ -210,7 +210,7 @@ class ProxyTlsTest {
     @Test
     void aNewTenantCaBundleReverifiesOpenSessionsOnce() throws Exception {
         CaAuthenticator authenticator = new CaAuthenticator(pki.caCert(), null, accounts);
-        cache = new SessionAuthCache(authenticator, 100);
+        cache = new ChainAuthCache(authenticator, 100);
         TestPki other = TestPki.create(dir.resolve("other"));
         try (Client c = new Client(pki.client("alice"))) {
             assertThat(c.get("/").status()).isEqualTo(200);

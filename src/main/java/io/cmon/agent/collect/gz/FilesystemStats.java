@@ -101,11 +101,6 @@ final class FilesystemStats {
         return out;
     }
 
-    /** One uncached look at a mount point (tests; the agent keeps a {@link HostStatfs}). */
-    static Usage statfs(String mountpoint, Duration timeout) throws IOException {
-        return new HostStatfs(timeout).stat(mountpoint);
-    }
-
     /**
      * The host's filesystems: the JDK's statvfs for the bytes, on every scrape; inodes are not in its API, so they
      * come from coreutils' {@code stat -f} (left unknown where it is missing), a fork that is worth doing only once

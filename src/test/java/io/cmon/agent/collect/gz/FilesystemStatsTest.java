@@ -29,7 +29,7 @@ class FilesystemStatsTest {
 
     @Test
     void realStatfsOfTheRootFilesystem() throws IOException {
-        var usage = FilesystemStats.statfs("/", Duration.ofSeconds(1));
+        var usage = new FilesystemStats.HostStatfs(Duration.ofSeconds(1)).stat("/");
 
         assertThat(usage.size()).isPositive();
         assertThat(usage.avail()).isBetween(0L, usage.free());

@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.LongAdder;
  *   verification.</li>
  * </ul>
  */
-public final class SessionAuthCache {
+public final class ChainAuthCache {
 
     /** What one chain proved, under which trust generation. */
     private record Entry(Verification verification, long generation) {}
@@ -42,7 +42,7 @@ public final class SessionAuthCache {
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
 
-    public SessionAuthCache(Authenticator authenticator, int maxChains) {
+    public ChainAuthCache(Authenticator authenticator, int maxChains) {
         if (maxChains <= 0) throw new IllegalArgumentException("maxChains must be positive");
         this.authenticator = authenticator;
         this.entries = new LinkedHashMap<>(Math.min(maxChains, 1024), 0.75f, true) {
@@ -79,21 +79,6 @@ public final class SessionAuthCache {
             }
         }
         return authenticator.resolve(v);
-    }
-
-    /** Drops the verification of a session's chain; harmless when absent. */
-    public void forget(SSLSession session) {
-        ChainKey key = session == null ? null : key(peerCertificates(session));
-        if (key == null) return;
-        synchronized (entries) {
-            entries.remove(key);
-        }
-    }
-
-    public void clear() {
-        synchronized (entries) {
-            entries.clear();
-        }
     }
 
     public int size() {

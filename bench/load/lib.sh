@@ -117,7 +117,7 @@ bench_wrk() {
   local before after out
   # shellcheck disable=SC2086
   before=$(cpu_ms $pids)
-  out=$(wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECONDS}s" --timeout 5s -s "$HERE/scrape.lua" "$url" "$@" \
+  out=$(WRK_PACE_MS="${WRK_PACE_MS:-}" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECONDS}s" --timeout 5s -s "$HERE/scrape.lua" "$url" "$@" \
         | grep '^RESULT')
   # shellcheck disable=SC2086
   after=$(cpu_ms $pids)
@@ -128,15 +128,18 @@ bench_wrk() {
   echo "$label ${out#RESULT } server_cpu_us_per_req=$per"
 }
 
-# Server-side time of a route from the agent's own histogram, between two scrapes of its /metrics.
-#   hist_delta BEFORE_FILE AFTER_FILE ROUTE  ->  "server_count=N server_mean_ms=M server_p50_ms=P server_p99_ms=Q"
-# Percentiles are linear interpolations inside the histogram's buckets (0.5, 1, 2.5, 5 ms ...): read them as
-# "within that bucket", the mean (sum/count) is exact.
+# Server-side time of a route from a cmon process's own histogram, between two scrapes of its /metrics.
+#   hist_delta BEFORE_FILE AFTER_FILE ROUTE [METRIC] [PREFIX]
+#     -> "server_count=N server_mean_ms=M server_p50_ms=P server_p99_ms=Q server_le1ms=F"
+# METRIC defaults to the agent's cmon_agent_http_request_duration_seconds (the proxy's is
+# cmon_proxy_request_duration_seconds); PREFIX replaces "server" in the keys. Percentiles are linear
+# interpolations inside the histogram's buckets (0.5, 1, 2.5, 5 ms ...): read them as "within that bucket"; the
+# mean (sum/count) and server_le1ms (the fraction answered within 1 ms, a bucket bound) are exact.
 hist_delta() {
-  local before=$1 after=$2 route=$3
-  awk -v route="$route" '
+  local before=$1 after=$2 route=$3 metric=${4:-cmon_agent_http_request_duration_seconds} prefix=${5:-server}
+  awk -v route="$route" -v metric="$metric" -v p="$prefix" '
     function le_of(line) { match(line, /le="[^"]*"/); return substr(line, RSTART + 4, RLENGTH - 5) }
-    index($0, "cmon_agent_http_request_duration_seconds") == 1 && index($0, "route=\"" route "\"") > 0 {
+    index($0, metric) == 1 && index($0, "route=\"" route "\"") > 0 {
       v = $NF + 0
       if (FILENAME == ARGV[1]) sign = -1; else sign = 1
       if ($0 ~ /_bucket\{/) { le = le_of($0); b[le] += sign * v; if (!(le in seen)) { seen[le] = 1; order[n++] = le } }
@@ -157,9 +160,9 @@ hist_delta() {
       return prev
     }
     END {
-      if (cnt <= 0) { print "server_count=0"; exit }
-      printf "server_count=%d server_mean_ms=%.3f server_p50_ms=%.3f server_p99_ms=%.3f\n",
-        cnt, sum / cnt * 1000, pct(0.5) * 1000, pct(0.99) * 1000
+      if (cnt <= 0) { print p "_count=0"; exit }
+      printf "%s_count=%d %s_mean_ms=%.3f %s_p50_ms=%.3f %s_p99_ms=%.3f %s_le1ms=%.4f\n",
+        p, cnt, p, sum / cnt * 1000, p, pct(0.5) * 1000, p, pct(0.99) * 1000, p, b["0.001"] / cnt
     }' "$before" "$after"
 }
 

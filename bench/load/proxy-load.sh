@@ -14,11 +14,15 @@
 #   wrk -> front =mTLS=> cmon proxy -> agent        front.cmon
 #   wrk -> front =mTLS=> nginx peer -> agent        front.nginx      (ssl_verify_client on, tenant CA)
 #
-# Knobs (environment): ACCESS_LOG=on|off, ROUNDS=2, PROFILE=FILE (JFR of the proxy in round 1, summary to FILE), (targets measured in order, then in reverse order, ...), WRK_SECONDS=15,
-# WRK_CONNS=4, WRK_THREADS=1, KEEP_WORK=1.
+# Knobs (environment): ACCESS_LOG=on|off; ROUNDS=2 saturated rounds (targets in order, then in reverse order, ...);
+# PACES="1 3": then one paced round per value, each connection waiting that many ms after every answer ("" for
+# none); PROFILE=FILE profiles the proxy in saturated round 1 (JFR summary to FILE, or with
+# ASYNC_PROFILER=/path/libasyncProfiler.so a collapsed-stack CPU profile); WRK_SECONDS=15, WRK_CONNS=4,
+# WRK_THREADS=1, KEEP_WORK=1.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROUNDS="${ROUNDS:-2}"
+PACES="${PACES-1 3}"
 # access logs: "on" = both servers write one line per request to a file (cmon's access log to its stderr, nginx's
 # access_log), as in production; "off" = neither (CMON_ACCESS_LOG=OFF, access_log off)
 ACCESS_LOG="${ACCESS_LOG:-on}"
@@ -172,24 +176,53 @@ declare -A url=(
 declare -A cpu=(
   [agent.direct]="$agent" [front.agent]="$agent" [front.cmon]="$proxy" [front.nginx]="$peer_pids")
 
+# One measurement of target $1 in round $2: wrk, CPU, the servers' own histograms, TIME-WAIT count; one line.
+measure() {
+  local t=$1 r=$2 label=$1
+  [[ -z "${WRK_PACE_MS:-}" ]] || label="$t.paced${WRK_PACE_MS}ms"
+  local a0 a1 f0 f1 line inside tw
+  a0=$(cpu_ms "$agent"); f0=$(cpu_ms $front_pids)
+  curl -fsS "http://127.0.0.1:$agent_port/metrics" >"$WORK/agent.m0"
+  [[ -n "$SKIP_CMON" ]] || curl -fsS "http://127.0.0.1:$admin_port/metrics" >"$WORK/proxy.m0"
+  local profiling=""
+  [[ -n "${PROFILE:-}" && $t == front.cmon && $r == 1 && -z "${WRK_PACE_MS:-}" ]] && profiling=1
+  if [[ -n "$profiling" && -n "${ASYNC_PROFILER:-}" ]]; then
+    # jcmd reads key=value arguments itself: the agent's options go in one quoted argument
+    jcmd "$proxy" JVMTI.agent_load "$ASYNC_PROFILER" "\"start,event=cpu,interval=200us\"" >/dev/null
+  elif [[ -n "$profiling" ]]; then
+    jcmd "$proxy" JFR.start name=perf settings=profile filename="$WORK/proxy.jfr" >/dev/null
+  fi
+  line=$(bench_wrk "$label round=$r" "${cpu[$t]}" "${url[$t]}")
+  if [[ -n "$profiling" && -n "${ASYNC_PROFILER:-}" ]]; then
+    jcmd "$proxy" JVMTI.agent_load "$ASYNC_PROFILER" "\"stop,file=$PROFILE,collapsed\"" >/dev/null
+  elif [[ -n "$profiling" ]]; then
+    jcmd "$proxy" JFR.stop name=perf >/dev/null
+    "$HERE/jfr-top.sh" "$WORK/proxy.jfr" 20 >"$PROFILE"
+  fi
+  a1=$(cpu_ms "$agent"); f1=$(cpu_ms $front_pids)
+  curl -fsS "http://127.0.0.1:$agent_port/metrics" >"$WORK/agent.m1"
+  # time inside the agent, and for front.cmon inside the proxy (its own histogram: request in -> answer ended)
+  inside="$(hist_delta "$WORK/agent.m0" "$WORK/agent.m1" instance_metrics cmon_agent_http_request_duration_seconds agent)"
+  if [[ $t == front.cmon ]]; then
+    curl -fsS "http://127.0.0.1:$admin_port/metrics" >"$WORK/proxy.m1"
+    inside="$inside $(hist_delta "$WORK/proxy.m0" "$WORK/proxy.m1" metrics cmon_proxy_request_duration_seconds proxy)"
+  fi
+  # connections closed during the run (TIME-WAIT lasts 60 s): keep-alive churn means new TLS handshakes
+  tw=$(ss -Htan state time-wait | grep -c -E "127.0.0.1:($proxy_port|$peer_port|$agent_port)\b" || true)
+  echo "$line agent_cpu_ms=$((a1 - a0)) front_cpu_ms=$((f1 - f0)) time_wait_to_servers=$tw $inside"
+}
+
+# saturated rounds: every connection sends its next request as soon as the answer is in
 for ((r = 1; r <= ROUNDS; r++)); do
   order=("${targets[@]}")
   if ((r % 2 == 0)); then for ((k = 0; k < ${#targets[@]}; k++)); do order[k]=${targets[-k-1]}; done; fi
   echo "# round $r, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-  for t in "${order[@]}"; do
-    a0=$(cpu_ms "$agent"); f0=$(cpu_ms $front_pids)
-    if [[ -n "${PROFILE:-}" && $t == front.cmon && $r == 1 ]]; then
-      jcmd "$proxy" JFR.start name=perf settings=profile filename="$WORK/proxy.jfr" >/dev/null
-    fi
-    line=$(bench_wrk "$t round=$r" "${cpu[$t]}" "${url[$t]}")
-    if [[ -n "${PROFILE:-}" && $t == front.cmon && $r == 1 ]]; then
-      jcmd "$proxy" JFR.stop name=perf >/dev/null
-      "$HERE/jfr-top.sh" "$WORK/proxy.jfr" 20 >"$PROFILE"
-    fi
-    a1=$(cpu_ms "$agent"); f1=$(cpu_ms $front_pids)
-    # connections closed during the run (TIME-WAIT lasts 60 s): keep-alive churn means new TLS handshakes
-    tw=$(ss -Htan state time-wait | grep -c -E "127.0.0.1:($proxy_port|$peer_port|$agent_port)\b" || true)
-    echo "$line agent_cpu_ms=$((a1 - a0)) front_cpu_ms=$((f1 - f0)) time_wait_to_servers=$tw"
-  done
+  for t in "${order[@]}"; do measure "$t" "$r"; done
+done
+# paced rounds: each connection waits PACE ms after every answer (scrape.lua's WRK_PACE_MS), a load below
+# saturation, so latency shows what each hop adds rather than queueing for 2 saturated cores
+for pace in $PACES; do
+  echo "# paced ${pace} ms, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  for t in "${targets[@]}"; do WRK_PACE_MS=$pace measure "$t" 1; done
 done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"

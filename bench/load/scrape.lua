@@ -3,8 +3,16 @@
 --   wrk ... -s scrape.lua URL -- PATHS_FILE   requests rotate over the paths in PATHS_FILE (one per line)
 -- done() prints one machine-readable line:
 --   RESULT requests=N seconds=S rps=R p50_ms=A p90_ms=B p99_ms=C max_ms=D errors=E non2xx=F
+--   WRK_PACE_MS=N (environment)              each connection waits N ms after every answer before its next request:
+--                                             a load below saturation, for latency without queueing
 local reqs = nil
 local i = 0
+
+local pace = tonumber(os.getenv("WRK_PACE_MS") or "")
+if pace ~= nil and pace > 0 then
+  -- defined only when pacing: wrk checks whether the script has a delay()
+  delay = function() return pace end
+end
 
 function init(args)
   local file = args[1]

@@ -94,6 +94,8 @@ public final class Proxy {
     /** Agents from {@code agents.dns}, or null when not configured. */
     private final AgentDns dns;
     private HttpServer admin;
+    /** The tenant listeners' verticles: undeployed on close, which flushes their access logs. */
+    private volatile String tenantDeployment;
     private volatile int port;
     private volatile boolean closed;
 
@@ -223,8 +225,11 @@ public final class Proxy {
      */
     private Future<Void> deployTenantServers(String host, int port, int count) {
         return vertx.deployVerticle(() -> new AbstractVerticle() {
+            final AccessLog accessLog = AccessLog.toLogger();
+
             @Override
             public void start(Promise<Void> started) {
+                if (accessLog.enabled()) vertx.setPeriodic(AccessLog.FLUSH_INTERVAL_MS, id -> accessLog.flush());
                 HttpClient forwardClient = vertx.createHttpClient(agentClientOptions().setKeepAlive(true)
                                 .setKeepAliveTimeout(60).setTcpNoDelay(true),
                         new PoolOptions().setHttp1MaxSize(64));
@@ -232,7 +237,7 @@ public final class Proxy {
                 ProxyHandler handler = new ProxyHandler(parser,
                         req -> sessions.authenticate(req.connection().sslSession()), limiter, inventory,
                         new AgentForwarder(vertx, forwardClient, config.maxResponseSize()), metrics,
-                        config.requestTimeout(), Proxy.this::advertisedAddress);
+                        config.requestTimeout(), Proxy.this::advertisedAddress, accessLog);
                 HttpServerOptions options = tls.configure(new HttpServerOptions()
                         .setHost(host).setPort(port)
                         .setTcpNoDelay(true)
@@ -246,7 +251,12 @@ public final class Proxy {
                         .<Void>mapEmpty()
                         .onComplete(started);
             }
-        }, new DeploymentOptions().setInstances(count)).mapEmpty();
+
+            @Override
+            public void stop() {
+                accessLog.flush(); // runs on this listener's loop: the lines of its last requests are not lost
+            }
+        }, new DeploymentOptions().setInstances(count)).onSuccess(id -> tenantDeployment = id).mapEmpty();
     }
 
     /** The address http_sd hands out as every target: the endpoint name and the port tenants reach us on. */
@@ -448,6 +458,8 @@ public final class Proxy {
         for (HttpServer s : servers) closing.add(s.close());
         if (admin != null) closing.add(admin.close());
         return Future.join(closing)
+                .transform(x -> tenantDeployment == null ? Future.<Void>succeededFuture()
+                        : vertx.undeploy(tenantDeployment))
                 .transform(x -> {
                     List<Future<Void>> clients = new ArrayList<>();
                     clients.add(watchClient.close());

@@ -30,10 +30,8 @@ import java.util.function.Supplier;
  */
 final class ProxyHandler implements Handler<HttpServerRequest> {
 
-    private static final Logger ACCESS = LoggerFactory.getLogger("access");
     private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
     private static final String TEXT = "text/plain; charset=utf-8";
-    private static final java.util.regex.Pattern UNSAFE_IN_LOG = java.util.regex.Pattern.compile("[\\p{Cntrl}\\s]");
     private static final String JSON = "application/json";
 
     private final RouteParser parser;
@@ -44,10 +42,11 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
     private final ProxyMetrics metrics;
     private final Duration requestTimeout;
     private final Supplier<String> advertisedAddress;
+    private final AccessLog accessLog;
 
     ProxyHandler(RouteParser parser, Function<HttpServerRequest, AuthResult> auth, RateLimiter limiter,
                  FleetInventory inventory, AgentForwarder forwarder, ProxyMetrics metrics, Duration requestTimeout,
-                 Supplier<String> advertisedAddress) {
+                 Supplier<String> advertisedAddress, AccessLog accessLog) {
         this.parser = parser;
         this.auth = auth;
         this.limiter = limiter;
@@ -56,6 +55,7 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
         this.metrics = metrics;
         this.requestTimeout = requestTimeout;
         this.advertisedAddress = advertisedAddress;
+        this.accessLog = accessLog;
     }
 
     @Override
@@ -187,17 +187,10 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
         void log(int status, long bytes) {
             long nanos = System.nanoTime() - start;
             metrics.request(route.label(), status, nanos);
-            if (ACCESS.isInfoEnabled()) {
-                ACCESS.info("{} {} {} {} {} {} {}B {}ms", req.remoteAddress(), account, req.method(), route.label(),
-                        sanitize(req.uri()), status, bytes, (nanos / 10_000) / 100.0);
+            if (accessLog.enabled()) {
+                accessLog.request(req.remoteAddress(), account, req.method().name(), route.label(), req.uri(), status,
+                        bytes, nanos);
             }
         }
-    }
-
-    /** Keeps a hostile URI from forging log lines. */
-    private static String sanitize(String uri) {
-        if (uri == null) return "-";
-        String u = uri.length() > 200 ? uri.substring(0, 200) + "…" : uri;
-        return UNSAFE_IN_LOG.matcher(u).replaceAll("?");
     }
 }

@@ -18,7 +18,7 @@
 # PACES="1 3": then one paced round per value, each connection waiting that many ms after every answer ("" for
 # none); PROFILE=FILE profiles the proxy in saturated round 1 (JFR summary to FILE, or with
 # ASYNC_PROFILER=/path/libasyncProfiler.so a collapsed-stack CPU profile); WRK_SECONDS=15, WRK_CONNS=4,
-# WRK_THREADS=1, KEEP_WORK=1.
+# WRK_THREADS=1, KEEP_WORK=1; CMON_JAVA_OPTS (agent and proxy JVMs), PROXY_JAVA_OPTS (the proxy JVM only).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROUNDS="${ROUNDS:-2}"
@@ -81,7 +81,7 @@ SKIP_CMON="${SKIP_CMON:-}"   # dry runs of the rest while no proxy is built
 proxy=""
 cmon_access=INFO
 [[ "$ACCESS_LOG" == on ]] || cmon_access=OFF
-[[ -n "$SKIP_CMON" ]] || CMON_ACCESS_LOG=$cmon_access spawn proxy proxy java ${CMON_JAVA_OPTS:-} -jar "$JAR" proxy --config "$WORK/proxy.yaml"
+[[ -n "$SKIP_CMON" ]] || CMON_ACCESS_LOG=$cmon_access spawn proxy proxy java ${CMON_JAVA_OPTS:-} ${PROXY_JAVA_OPTS:-} -jar "$JAR" proxy --config "$WORK/proxy.yaml"
 
 # nginx peer: mTLS reverse proxy to the same agent, pooled keep-alive upstream
 peer_port=$(free_port)

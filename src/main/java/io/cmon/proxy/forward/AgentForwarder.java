@@ -6,6 +6,7 @@ import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
@@ -19,11 +20,20 @@ import java.time.Duration;
 
 /**
  * Forwards one scrape to an agent over the shared keep-alive pool and streams the body back with backpressure,
- * never buffering it whole. {@code Accept}/{@code Accept-Encoding} go to the agent and {@code Content-Type}/
+ * never buffering it whole (at most {@link #COALESCE_BYTES} are held between writes). {@code Accept}/{@code Accept-Encoding} go to the agent and {@code Content-Type}/
  * {@code Content-Encoding} come back untouched, so a gzip body is compressed exactly once, by the agent.
  * Must be called on the event loop of the incoming request: every callback below then runs on that one thread.
  */
 public final class AgentForwarder {
+
+    /**
+     * Body chunks from the agent are written on to the caller once this many bytes are in hand, or at the end of
+     * the body. The agent's answer arrives in decoder chunks of at most 8 KiB and every write here is flushed on
+     * its own (it happens outside the caller connection's read), so writing chunk by chunk cost one TLS record
+     * and one send per chunk; a typical answer (10–60 KiB) now goes out in one or a few writes. Bounded: the body
+     * is still streamed, never held whole.
+     */
+    static final int COALESCE_BYTES = 64 * 1024;
 
     private final Vertx vertx;
     private final HttpClient client;
@@ -50,6 +60,8 @@ public final class AgentForwarder {
         HttpClientRequest request;
         long timer;
         long bytes;
+        /** Body bytes read from the agent and not yet written to the caller (less than COALESCE_BYTES). */
+        Buffer pending;
 
         Exchange(HostPort agent, String path, HttpServerRequest in, Duration timeout) {
             this.agent = agent;
@@ -128,7 +140,12 @@ public final class AgentForwarder {
                     abort(Failure.AGENT_TOO_LARGE, null);
                     return;
                 }
-                out.write(buf);
+                // each chunk is a copy Vert.x made for this handler (VertxHandler.safeBuffer): ours to append to
+                if (pending == null) pending = buf;
+                else pending.appendBuffer(buf);
+                if (pending.length() < COALESCE_BYTES) return;
+                out.write(pending);
+                pending = null;
                 if (out.writeQueueFull()) {
                     resp.pause();
                     out.drainHandler(v -> resp.resume());
@@ -136,7 +153,9 @@ public final class AgentForwarder {
             });
             resp.endHandler(v -> {
                 if (done.future().isComplete()) return;
-                out.end();
+                if (pending != null) out.end(pending);
+                else out.end();
+                pending = null;
                 finish(new Forwarded.Streamed(200, bytes));
             });
         }

@@ -1,5 +1,6 @@
 package io.cmon.cli;
 
+import ch.qos.logback.classic.LoggerContext;
 import io.cmon.config.ConfigException;
 import io.cmon.config.ConfigLoader;
 import io.cmon.config.ProxyConfig;
@@ -7,6 +8,7 @@ import io.cmon.pki.PkiException;
 import io.cmon.proxy.Proxy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
 
 import java.nio.file.Path;
@@ -66,6 +68,8 @@ final class ProxyCommand implements Runnable {
             } catch (Exception ignored) {
                 // exiting anyway
             }
+            // drains the async appenders: the access lines the proxy handed over while closing get written
+            if (LoggerFactory.getILoggerFactory() instanceof LoggerContext logging) logging.stop();
             stopped.countDown();
         };
         Thread hook = new Thread(shutdown, "cmon-proxy-shutdown");

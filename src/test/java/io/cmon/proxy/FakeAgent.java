@@ -74,8 +74,15 @@ final class FakeAgent implements AutoCloseable {
         }
     }
 
+    /** {@code n} bytes of numbered lines: a body whose every byte says where it belongs. */
+    static byte[] pattern(int n) {
+        StringBuilder b = new StringBuilder(n + 32);
+        for (int line = 0; b.length() < n; line++) b.append("# line ").append(line).append('\n');
+        return b.substring(0, n).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
     private void metrics(HttpServerRequest req, String uuid) {
-        byte[] body = metricsBytes >= 0 ? "x".repeat(metricsBytes).getBytes()
+        byte[] body = metricsBytes >= 0 ? pattern(metricsBytes)
                 : (METRICS + "# path " + uuid + "\n# accept " + req.getHeader("Accept") + "\n").getBytes();
         String type = req.getHeader("Accept") != null && req.getHeader("Accept").contains("openmetrics")
                 ? "application/openmetrics-text; version=1.0.0; charset=utf-8"

@@ -361,4 +361,17 @@ class ProxyIT {
                 .until(() -> alice.get(aliceWeb + ".cmon.test", "/metrics").status() == 200);
         assertThat(admin("/status").body()).contains("\"up\" : true");
     }
+
+    @Test
+    @Order(10)
+    void sigtermWritesTheAccessLogLinesOfTheLastRequests() throws Exception {
+        // lines are handed to the log every 100 ms: a stop right after a request must still write its line
+        TlsClient.Response last = alice.get("cmon.test", "/v1/discover?groups=lastbeforestop");
+        assertThat(last.status()).isEqualTo(200);
+        proxy.destroy();
+        assertThat(proxy.waitFor(15, TimeUnit.SECONDS)).as("proxy exits on SIGTERM").isTrue();
+        assertThat(Files.readString(proxyLog))
+                .containsPattern("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO  access - 127\\.0\\.0\\.1:\\d+ " + java.util.regex.Pattern.quote(ALICE)
+                        + " GET discover /v1/discover\\?groups=lastbeforestop 200 \\d+B \\d+\\.\\d\\dms\n");
+    }
 }

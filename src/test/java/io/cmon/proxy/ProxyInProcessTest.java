@@ -188,6 +188,22 @@ class ProxyInProcessTest {
     }
 
     @Test
+    void bodiesLargerThanTheCoalescingBufferArriveWhole() throws Exception {
+        // the agent's chunks are gathered up to 64 KiB before each write: nothing may be lost or reordered at
+        // those boundaries, whatever the size
+        for (int size : new int[] {0, 1, 64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 300_001}) {
+            agent.metricsBytes = size;
+            try {
+                TlsClient.Response r = alice.get("cmon.test", "/v1/" + A1 + "/metrics");
+                assertThat(r.status()).as("size %d", size).isEqualTo(200);
+                assertThat(r.body().getBytes()).as("size %d", size).isEqualTo(FakeAgent.pattern(size));
+            } finally {
+                agent.metricsBytes = -1;
+            }
+        }
+    }
+
+    @Test
     void oversizedAgentAnswerIs502() throws Exception {
         agent.metricsBytes = 2 * 1024 * 1024;
         try {

@@ -19,9 +19,10 @@ import io.vertx.core.http.RequestOptions;
 import java.time.Duration;
 
 /**
- * Forwards one scrape to an agent over the shared keep-alive pool and streams the body back with backpressure,
- * never buffering it whole (at most {@link #COALESCE_BYTES} are held between writes). {@code Accept}/{@code Accept-Encoding} go to the agent and {@code Content-Type}/
- * {@code Content-Encoding} come back untouched, so a gzip body is compressed exactly once, by the agent.
+ * Forwards one scrape to an agent over the event loop's keep-alive pool and streams the body back with
+ * backpressure, never buffering it whole (at most {@link #COALESCE_BYTES} are held between writes).
+ * {@code Accept}/{@code Accept-Encoding} go to the agent and {@code Content-Type}/{@code Content-Encoding} come back
+ * untouched, so a gzip body is compressed exactly once, by the agent.
  * Must be called on the event loop of the incoming request: every callback below then runs on that one thread.
  */
 public final class AgentForwarder {

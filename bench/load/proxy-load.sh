@@ -16,13 +16,18 @@
 #
 # Knobs (environment): ACCESS_LOG=on|off; ROUNDS=2 saturated rounds (targets in order, then in reverse order, ...);
 # PACES="1 3": then one paced round per value, each connection waiting that many ms after every answer ("" for
-# none); PROFILE=FILE profiles the proxy in saturated round 1 (JFR summary to FILE, or with
-# ASYNC_PROFILER=/path/libasyncProfiler.so a collapsed-stack CPU profile); WRK_SECONDS=15, WRK_CONNS=4,
-# WRK_THREADS=1, KEEP_WORK=1; CMON_JAVA_OPTS (agent and proxy JVMs), PROXY_JAVA_OPTS (the proxy JVM only).
+# none); WIRE=1: also time every hop's answers on the loopback wire (tcpdump, middle third of each run:
+# wire_front_*, wire_server_*, wire_agent_* keys, see wire-latency.py); PROFILE=FILE profiles the proxy in
+# saturated round 1 (JFR summary to FILE, or with ASYNC_PROFILER=/path/libasyncProfiler.so a collapsed-stack CPU
+# profile); WARMUP_SECONDS=30 per path before the rounds; WRK_SECONDS=15, WRK_CONNS=4, WRK_THREADS=1,
+# KEEP_WORK=1; CMON_JAVA_OPTS (agent and proxy JVMs), PROXY_JAVA_OPTS (the proxy JVM only).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROUNDS="${ROUNDS:-2}"
 PACES="${PACES-1 3}"
+# load on each path before measuring, not reported: the JVMs' JIT compiles the hot paths meanwhile (with 10 s the
+# proxy's second round was still its slowest: C2 was compiling during round 1)
+WARMUP_SECONDS="${WARMUP_SECONDS:-30}"
 # access logs: "on" = both servers write one line per request to a file (cmon's access log to its stderr, nginx's
 # access_log), as in production; "off" = neither (CMON_ACCESS_LOG=OFF, access_log off)
 ACCESS_LOG="${ACCESS_LOG:-on}"
@@ -161,9 +166,9 @@ echo "# bytes per answer: $(curl -fsS "http://127.0.0.1:$f_nginx$path" | wc -c)"
 
 # JIT and TLS session warm-up, not reported
 for u in "http://127.0.0.1:$agent_port$path" "http://127.0.0.1:$f_nginx$path"; do
-  WRK_SECONDS=10 bench_wrk warmup "$agent" "$u" >/dev/null
+  WRK_SECONDS=$WARMUP_SECONDS bench_wrk warmup "$agent" "$u" >/dev/null
 done
-[[ -n "$SKIP_CMON" ]] || WRK_SECONDS=10 bench_wrk warmup "$agent" "http://127.0.0.1:$f_cmon$path" >/dev/null
+[[ -n "$SKIP_CMON" ]] || WRK_SECONDS=$WARMUP_SECONDS bench_wrk warmup "$agent" "http://127.0.0.1:$f_cmon$path" >/dev/null
 
 targets=(agent.direct front.agent front.cmon front.nginx)
 [[ -z "$SKIP_CMON" ]] || targets=(agent.direct front.agent front.nginx)
@@ -175,6 +180,12 @@ declare -A url=(
 # CPU counted per target: the server in the middle (the agent itself for the first two)
 declare -A cpu=(
   [agent.direct]="$agent" [front.agent]="$agent" [front.cmon]="$proxy" [front.nginx]="$peer_pids")
+
+# WIRE=1: ports whose answers are timed on the wire (tcpdump), per target: the front's (what wrk is answered on)
+# and the server's in the middle
+declare -A wire_front=([front.agent]=$f_agent [front.cmon]=$f_cmon [front.nginx]=$f_nginx)
+declare -A wire_server=([front.cmon]=$proxy_port [front.nginx]=$peer_port)
+if [[ -n "${WIRE:-}" ]]; then command -v tcpdump >/dev/null || { echo "WIRE=1 needs tcpdump" >&2; exit 1; }; fi
 
 # One measurement of target $1 in round $2: wrk, CPU, the servers' own histograms, TIME-WAIT count; one line.
 measure() {
@@ -192,6 +203,16 @@ measure() {
   elif [[ -n "$profiling" ]]; then
     jcmd "$proxy" JFR.start name=perf settings=profile filename="$WORK/proxy.jfr" >/dev/null
   fi
+  local capture="" capture_pid=""
+  if [[ -n "${WIRE:-}" ]]; then
+    # the middle third of the run, every hop's port: answers as sent, before wrk picks them up
+    capture="$WORK/wire.pcap"
+    rm -f "$capture"
+    (sleep $((WRK_SECONDS / 3)); timeout -s INT $((WRK_SECONDS / 3)) tcpdump -i lo -nn -s 96 -w "$capture" \
+      "tcp port $agent_port or tcp port ${wire_front[$t]:-$agent_port} or tcp port ${wire_server[$t]:-$agent_port}" \
+      2>/dev/null) &
+    capture_pid=$!
+  fi
   line=$(bench_wrk "$label round=$r" "${cpu[$t]}" "${url[$t]}")
   if [[ -n "$profiling" && -n "${ASYNC_PROFILER:-}" ]]; then
     jcmd "$proxy" JVMTI.agent_load "$ASYNC_PROFILER" "\"stop,file=$PROFILE,collapsed\"" >/dev/null
@@ -206,6 +227,12 @@ measure() {
   if [[ $t == front.cmon ]]; then
     curl -fsS "http://127.0.0.1:$admin_port/metrics" >"$WORK/proxy.m1"
     inside="$inside $(hist_delta "$WORK/proxy.m0" "$WORK/proxy.m1" metrics cmon_proxy_request_duration_seconds proxy)"
+  fi
+  if [[ -n "$capture" ]]; then
+    wait "$capture_pid" || true # timeout ends tcpdump: exit status 124
+    inside="$inside $("$HERE/wire-latency.py" "$capture" "$agent_port" wire_agent)"
+    [[ -z "${wire_server[$t]:-}" ]] || inside="$inside $("$HERE/wire-latency.py" "$capture" "${wire_server[$t]}" wire_server)"
+    [[ -z "${wire_front[$t]:-}" ]] || inside="$inside $("$HERE/wire-latency.py" "$capture" "${wire_front[$t]}" wire_front)"
   fi
   # connections closed during the run (TIME-WAIT lasts 60 s): keep-alive churn means new TLS handshakes
   tw=$(ss -Htan state time-wait | grep -c -E "127.0.0.1:($proxy_port|$peer_port|$agent_port)\b" || true)

@@ -20,7 +20,8 @@
 # wire_front_*, wire_server_*, wire_agent_* keys, see wire-latency.py); PROFILE=FILE profiles the proxy in
 # saturated round 1 (JFR summary to FILE, or with ASYNC_PROFILER=/path/libasyncProfiler.so a collapsed-stack CPU
 # profile); WARMUP_SECONDS=30 per path before the rounds; WRK_SECONDS=15, WRK_CONNS=4, WRK_THREADS=1,
-# KEEP_WORK=1; CMON_JAVA_OPTS (agent and proxy JVMs), PROXY_JAVA_OPTS (the proxy JVM only).
+# KEEP_WORK=1; CMON_JAVA_OPTS (agent and proxy JVMs), PROXY_JAVA_OPTS (the proxy JVM only);
+# AUTH=ca|account-key (SSH_KEY_TYPE=ed25519|ecdsa|rsa with account-key).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROUNDS="${ROUNDS:-2}"
@@ -50,6 +51,25 @@ SRV="$WORK/certs/localhost.pem"
 SRV_KEY="$WORK/certs/localhost-key.pem"
 ALICE="$WORK/certs/alice.pem"
 ALICE_KEY="$WORK/certs/alice-key.pem"
+# AUTH=account-key: alice's certificate is self-signed by her SSH key (cmon cert from-ssh-key), the proxy checks it
+# against the key registered in accounts.yaml (and runs the JDK's TLS engine, see docs/operator-guide.md); the nginx
+# peer pins that same certificate as its only trust anchor, the closest nginx comes to "this key belongs to alice"
+AUTH="${AUTH:-ca}"
+keys="[]"
+auth_conf="{mode: ca, tenantCa: $CA}"
+PEER_CLIENT_CA="$CA"
+if [[ "$AUTH" == account-key ]]; then
+  command -v ssh-keygen >/dev/null || { echo "AUTH=account-key needs ssh-keygen" >&2; exit 1; }
+  ssh-keygen -q -t "${SSH_KEY_TYPE:-ed25519}" -N "" -C alice@load -f "$WORK/alice-ssh"
+  java -jar "$JAR" cert from-ssh-key --key "$WORK/alice-ssh" --account alice --out "$WORK/ssh-certs" >/dev/null
+  ALICE="$WORK/ssh-certs/alice.pem"
+  ALICE_KEY="$WORK/ssh-certs/alice-key.pem"
+  keys="[\"$(cat "$WORK/alice-ssh.pub")\"]"
+  auth_conf="{mode: account-key}"
+  PEER_CLIENT_CA="$ALICE"
+elif [[ "$AUTH" != ca ]]; then
+  echo "AUTH must be ca or account-key" >&2; exit 1
+fi
 
 # agent and one container owned by alice
 agent_port=$(free_port)
@@ -69,7 +89,7 @@ proxy_port=$(free_port)
 admin_port=$(free_port)
 cat >"$WORK/accounts.yaml" <<EOF
 accounts:
-  - {login: alice, uuid: 4a1d3a6e-0c1b-4f8e-9d9b-2f0d3c6e7a11, operator: false}
+  - {login: alice, uuid: 4a1d3a6e-0c1b-4f8e-9d9b-2f0d3c6e7a11, operator: false, keys: $keys}
 EOF
 cat >"$WORK/proxy.yaml" <<EOF
 listen: 127.0.0.1:$proxy_port
@@ -77,7 +97,7 @@ adminListen: 127.0.0.1:$admin_port
 endpoint: localhost
 dnsSuffix: localhost
 tls: {cert: $SRV, key: $SRV_KEY}
-auth: {mode: ca, tenantCa: $CA}
+auth: $auth_conf
 accounts: $WORK/accounts.yaml
 agents: {static: ["127.0.0.1:$agent_port"]}
 rateLimit: {rate: 1000000, burst: 1000000}
@@ -114,7 +134,7 @@ http {
     access_log $peer_access;
     ssl_certificate $SRV; ssl_certificate_key $SRV_KEY;
     ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_client_certificate $CA; ssl_verify_client on;
+    ssl_client_certificate $PEER_CLIENT_CA; ssl_verify_client on;
     location / { proxy_pass http://agent; $proxied }
   }
 }
@@ -160,6 +180,7 @@ front_pids="$front $(pgrep -P "$front" | tr '\n' ' ')"
 
 echo "# machine: $(nproc) cores, $(uname -r), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# $(nginx -v 2>&1), $(java -version 2>&1 | head -1), wrk -t$WRK_THREADS -c$WRK_CONNS -d${WRK_SECONDS}s"
+echo "# tenant authentication: $AUTH"
 echo "# access logs: $ACCESS_LOG (cmon proxy: CMON_ACCESS_LOG=$cmon_access; nginx peer: access_log $peer_access)"
 echo "# without a client certificate: cmon proxy $no_cert_cmon, nginx peer $no_cert_nginx"
 echo "# bytes per answer: $(curl -fsS "http://127.0.0.1:$f_nginx$path" | wc -c)"

@@ -26,8 +26,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROUNDS="${ROUNDS:-2}"
 PACES="${PACES-1 3}"
-# load on each path before measuring, not reported: the JVMs' JIT compiles the hot paths meanwhile (with 10 s the
-# proxy's second round was still its slowest: C2 was compiling during round 1)
+# load on each path before measuring, not reported, while the JVMs' JIT compiles the hot paths (with 10 s the
+# proxy's second saturated round was its slowest in every run, likely the JIT still at work: docs/PERFORMANCE.md)
 WARMUP_SECONDS="${WARMUP_SECONDS:-30}"
 # access logs: "on" = both servers write one line per request to a file (cmon's access log to its stderr, nginx's
 # access_log), as in production; "off" = neither (CMON_ACCESS_LOG=OFF, access_log off)

@@ -108,7 +108,7 @@ public final class Proxy {
                 : new CaAuthenticator(Path.of(config.auth().tenantCa()),
                         config.auth().crl() == null ? null : Path.of(config.auth().crl()), accounts);
         this.authenticator = caAuthenticator != null ? caAuthenticator : new AccountKeyAuthenticator(accounts);
-        this.sessions = new ChainAuthCache(authenticator, 100_000);
+        this.sessions = new ChainAuthCache(authenticator);
         // account-key mode: tenants' SSH keys are often Ed25519, which only the JDK's TLS engine requests
         this.tls = new ProxyTls(Path.of(config.tls().cert()), Path.of(config.tls().key()),
                 "account-key".equals(config.auth().mode()) ? ProxyTls.jdkEngine() : ProxyTls.engine());

@@ -47,7 +47,7 @@ public final class AccountKeyAuthenticator implements Authenticator {
         String login = CaAuthenticator.commonName(leaf);
         if (login == null) {
             return new Verification.Refused(AuthResult.Reason.BAD_SUBJECT,
-                    "subject '" + leaf.getSubjectX500Principal().getName() + "' needs exactly one CN (the login)");
+                    "subject '" + CaAuthenticator.subjectOf(leaf) + "' needs exactly one decodable CN (the login)");
         }
         try {
             leaf.checkValidity(Date.from(clock.instant()));

@@ -9,7 +9,8 @@ public sealed interface AuthResult {
 
     /** Why a caller was refused; also the label of the proxy's auth-failure counter. */
     enum Reason {
-        NO_CERTIFICATE, UNTRUSTED, EXPIRED, NOT_YET_VALID, REVOKED, BAD_SUBJECT, UNKNOWN_ACCOUNT;
+        NO_CERTIFICATE, MALFORMED, UNTRUSTED, EXPIRED, NOT_YET_VALID, REVOKED, CRL_STALE, BAD_SUBJECT,
+        UNKNOWN_ACCOUNT, THROTTLED;
 
         public String label() {
             return name().toLowerCase(java.util.Locale.ROOT);

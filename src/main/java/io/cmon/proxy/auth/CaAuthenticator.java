@@ -183,7 +183,7 @@ public final class CaAuthenticator implements Authenticator {
         String login = commonName(leaf);
         if (login == null) {
             return new Verification.Refused(AuthResult.Reason.BAD_SUBJECT,
-                    "subject '" + leaf.getSubjectX500Principal().getName() + "' needs exactly one CN (the login)");
+                    "subject '" + subjectOf(leaf) + "' needs exactly one decodable CN (the login)");
         }
         return new Verification.Verified(login, path, notAfter);
     }
@@ -209,10 +209,23 @@ public final class CaAuthenticator implements Authenticator {
 
     /** The single CN of the subject, or null when there is none, several, or a multi-valued one. */
     static String commonName(X509Certificate cert) {
-        RDN[] rdns = X500Name.getInstance(cert.getSubjectX500Principal().getEncoded()).getRDNs(BCStyle.CN);
-        if (rdns.length != 1 || rdns[0].isMultiValued()) return null;
-        ASN1Encodable value = rdns[0].getFirst().getValue();
-        return value instanceof ASN1String s && !s.getString().isEmpty() ? s.getString() : null;
+        try {
+            RDN[] rdns = X500Name.getInstance(cert.getSubjectX500Principal().getEncoded()).getRDNs(BCStyle.CN);
+            if (rdns.length != 1 || rdns[0].isMultiValued()) return null;
+            ASN1Encodable value = rdns[0].getFirst().getValue();
+            return value instanceof ASN1String s && !s.getString().isEmpty() ? s.getString() : null;
+        } catch (RuntimeException e) {
+            return null; // a subject the decoder refuses (an attribute of an odd type, broken UTF-8) names no one
+        }
+    }
+
+    /** The subject for a log line or a refusal, never throwing on odd content. */
+    static String subjectOf(X509Certificate cert) {
+        try {
+            return cert.getSubjectX500Principal().getName();
+        } catch (RuntimeException e) {
+            return "(undecodable subject)";
+        }
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.cmon.proxy.auth;
 
 import io.cmon.pki.Validity;
 import io.cmon.pki.Pem;
+import io.cmon.testing.HostileCertificates;
 import io.cmon.testing.TestPki;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -60,7 +61,7 @@ class ProxyTlsTest {
         accountsFile = Files.writeString(dir.resolve("accounts.yaml"),
                 "accounts:\n  - {login: alice, uuid: " + ALICE_UUID + "}\n");
         accounts = AccountStore.load(accountsFile);
-        cache = new ChainAuthCache(new CaAuthenticator(pki.caCert(), null, accounts), 1000);
+        cache = new ChainAuthCache(new CaAuthenticator(pki.caCert(), null, accounts));
         tls = new ProxyTls(proxy.cert(), proxy.key());
         vertx = Vertx.vertx();
         server = vertx.createHttpServer(tls.configure(new HttpServerOptions().setHost("127.0.0.1").setPort(0)))
@@ -188,10 +189,12 @@ class ProxyTlsTest {
 
     @Test
     void theSessionCacheIsBoundedLeastRecentlyUsedFirst() throws Exception {
-        cache = new ChainAuthCache(new CaAuthenticator(pki.caCert(), null, accounts), 2);
-        // three certificates of alice's: three chains to remember
+        // three certificates of alice's: three chains to remember, in a budget for two
         Validity validity = Validity.days(1);
-        try (Client a = new Client(pki.client("alice-a", "alice", validity));
+        TestPki.Issued ia = pki.client("alice-a", "alice", validity);
+        long oneChain = 160 + ia.certificate().getEncoded().length;
+        cache = new ChainAuthCache(new CaAuthenticator(pki.caCert(), null, accounts), 2 * oneChain + 20, 1024);
+        try (Client a = new Client(ia);
              Client b = new Client(pki.client("alice-b", "alice", validity));
              Client c = new Client(pki.client("alice-c", "alice", validity))) {
             a.get("/");
@@ -210,7 +213,7 @@ class ProxyTlsTest {
     @Test
     void aNewTenantCaBundleReverifiesOpenSessionsOnce() throws Exception {
         CaAuthenticator authenticator = new CaAuthenticator(pki.caCert(), null, accounts);
-        cache = new ChainAuthCache(authenticator, 100);
+        cache = new ChainAuthCache(authenticator);
         TestPki other = TestPki.create(dir.resolve("other"));
         try (Client c = new Client(pki.client("alice"))) {
             assertThat(c.get("/").status()).isEqualTo(200);
@@ -277,5 +280,106 @@ class ProxyTlsTest {
     void theProxyAdvertisesNoAcceptableIssuersSoClientsAlwaysSendTheirCertificate() throws Exception {
         OpenSsl out = openssl("-tls1_2");
         assertThat(out.output).contains("No client certificate CA names sent");
+    }
+
+    // ---- hostile certificates: each is the caller's input, so each is a 401 with a reason, never a 500
+
+    @Test
+    void aCertificateTheJdkCannotParseIs401MalformedNot500() throws Exception {
+        HostileCertificates.KeyAndCert bad = HostileCertificates.unparseableByJdk(dir, "alice");
+        assertThat(HostileCertificates.curlStatus(bad, port, "/")).isEqualTo(401);
+        assertThat(curlBody(bad)).isEqualTo("malformed");
+    }
+
+    @Test
+    void aValidChainWithAnUnparseableCertificateAppendedIs401() throws Exception {
+        HostileCertificates.KeyAndCert chain =
+                HostileCertificates.validChainWithUnparseableAppended(dir, pki.client("alice"));
+        assertThat(HostileCertificates.curlStatus(chain, port, "/")).isEqualTo(401);
+        assertThat(curlBody(chain)).isEqualTo("malformed");
+    }
+
+    @Test
+    void anOuOfTypeRealIs401InBothModes() throws Exception {
+        HostileCertificates.KeyAndCert bad = HostileCertificates.badSubject(dir, "real-ou",
+                pki.ca().certificate(), pki.ca().privateKey(), true);
+        assertThat(HostileCertificates.curlStatus(bad, port, "/")).isEqualTo(401);
+        // account-key mode reads the subject before any signature is checked
+        cache = new ChainAuthCache(new AccountKeyAuthenticator(accounts));
+        assertThat(HostileCertificates.curlStatus(bad, port, "/")).isEqualTo(401);
+        HostileCertificates.KeyAndCert unparseable = HostileCertificates.unparseableByJdk(dir, "alice");
+        assertThat(HostileCertificates.curlStatus(unparseable, port, "/")).isEqualTo(401);
+    }
+
+    /**
+     * OpenSSL will not even load a certificate whose CN is invalid UTF-8, so no real client sends one here; the
+     * chain is handed to the cache as BoringSSL hands over what it received: DER, parsed on demand.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"ca", "account-key"})
+    void aCnOfInvalidUtf8IsRefusedNotThrown(String mode) throws Exception {
+        HostileCertificates.KeyAndCert bad = HostileCertificates.badSubject(dir, "bad-utf8-" + mode,
+                pki.ca().certificate(), pki.ca().privateKey(), false);
+        byte[] der = java.util.Base64.getMimeDecoder().decode(Files.readString(bad.cert())
+                .replaceAll("-----[A-Z ]+-----", "").trim());
+        java.security.cert.Certificate raw = new java.security.cert.Certificate("X.509") {
+            @Override public byte[] getEncoded() { return der.clone(); }
+            @Override public void verify(java.security.PublicKey key) { throw new IllegalStateException("lazy"); }
+            @Override public void verify(java.security.PublicKey key, String sigProvider) { throw new IllegalStateException("lazy"); }
+            @Override public String toString() { return "raw"; }
+            @Override public java.security.PublicKey getPublicKey() { throw new IllegalStateException("lazy"); }
+        };
+        ChainAuthCache c = new ChainAuthCache(mode.equals("ca") ? new CaAuthenticator(pki.caCert(), null, accounts)
+                : new AccountKeyAuthenticator(accounts));
+        AuthResult r = c.authenticate(new java.security.cert.Certificate[] {raw});
+        assertThat(r).isInstanceOf(AuthResult.Rejected.class);
+        assertThat(((AuthResult.Rejected) r).reason()).isIn(AuthResult.Reason.MALFORMED, AuthResult.Reason.BAD_SUBJECT);
+    }
+
+    @Test
+    void refusedChainsKeepNoCertificateBytesSoStrangersCannotGrowTheCache() throws Exception {
+        cache = new ChainAuthCache(new CaAuthenticator(pki.caCert(), null, accounts));
+        try (Client alice = new Client(pki.client("alice"))) {
+            assertThat(alice.get("/").status()).isEqualTo(200);
+            long withAlice = cache.retainedBytes();
+            // 200 distinct self-signed chains of ~94 KB each: 18 MiB sent, refused each
+            for (int i = 0; i < 200; i++) {
+                X509Certificate big = Pem.readCertificate(
+                        HostileCertificates.large(dir, "stranger-" + i, 94_000).cert());
+                assertThat(cache.authenticate(new java.security.cert.Certificate[] {big}))
+                        .isInstanceOf(AuthResult.Rejected.class);
+            }
+            assertThat(cache.retainedBytes()).as("refused chains cost a digest and a reason")
+                    .isLessThan(withAlice + 200 * 1024);
+            assertThat(alice.get("/").status()).isEqualTo(200);
+            assertThat(cache.misses()).as("alice was not evicted by the strangers").isEqualTo(201);
+        }
+    }
+
+    @Test
+    void refusedChainsAreBoundedByBytesNotEntries() throws Exception {
+        cache = new ChainAuthCache(new CaAuthenticator(pki.caCert(), null, accounts), 1 << 20, 64 * 1024);
+        for (int i = 0; i < 2000; i++) {
+            X509Certificate c = CertificateAuthorityHolder.selfSigned("s" + i);
+            cache.authenticate(new java.security.cert.Certificate[] {c});
+        }
+        assertThat(cache.retainedBytes()).isLessThanOrEqualTo(64 * 1024);
+        assertThat(cache.size()).isBetween(50, 200);
+    }
+
+    /** Small self-signed client certificates, quickly. */
+    static final class CertificateAuthorityHolder {
+        static X509Certificate selfSigned(String cn) {
+            return io.cmon.pki.CertificateAuthority.selfSigned(io.cmon.pki.Profile.CLIENT, cn,
+                    io.cmon.pki.KeyType.EC, Validity.days(1)).certificate();
+        }
+    }
+
+    String curlBody(HostileCertificates.KeyAndCert client) throws Exception {
+        Process p = new ProcessBuilder("curl", "-sk", "--max-time", "10", "--cert", client.cert().toString(),
+                "--key", client.key().toString(), "https://127.0.0.1:" + port + "/").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        return out;
     }
 }

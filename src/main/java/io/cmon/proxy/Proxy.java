@@ -98,6 +98,8 @@ public final class Proxy {
     private volatile String tenantDeployment;
     private volatile int port;
     private volatile boolean closed;
+    /** The agents file has been read once: later read errors keep its agents instead of making the list unknown. */
+    private volatile boolean agentsFileRead;
 
     private Proxy(Vertx vertx, boolean ownsVertx, ProxyConfig config) {
         this.vertx = vertx;
@@ -323,6 +325,7 @@ public final class Proxy {
      */
     private Set<HostPort> desiredAgents() {
         Set<HostPort> want = new LinkedHashSet<>();
+        String unknown = null;
         for (String s : config.agents().staticAgents()) want.add(HostPort.parse(s));
         String file = config.agents().file();
         if (file != null) {
@@ -330,12 +333,18 @@ public final class Proxy {
                 AgentList list = AgentList.parse(Files.readString(Path.of(file)));
                 list.problems().forEach(p -> LOG.warn("{}: {}", file, p));
                 want.addAll(list.agents());
+                agentsFileRead = true;
             } catch (IOException e) {
                 LOG.warn("{}: cannot read agents file, keeping the agents it listed: {}", file, e.getMessage());
                 want.addAll(watchers.keySet());
+                if (!agentsFileRead) unknown = "the agents file " + file + " cannot be read: " + e.getMessage();
             }
         }
-        if (dns != null) want.addAll(dns.agents());
+        if (dns != null) {
+            want.addAll(dns.agents());
+            if (!dns.answered() && unknown == null) unknown = "agents.dns has not answered yet";
+        }
+        inventory.agentListUnknown(unknown);
         return want;
     }
 
@@ -377,9 +386,9 @@ public final class Proxy {
             }
             case "/-/healthy" -> text(req, 200, "OK\n");
             case "/-/ready" -> {
-                if (dns != null && !dns.answered()) text(req, 503, "agents.dns has not answered yet\n");
-                else if (inventory.synced()) text(req, 200, "OK\n");
-                else text(req, 503, "inventory not synced yet\n");
+                String notReady = inventory.notReadyReason();
+                if (notReady == null) text(req, 200, "OK\n");
+                else text(req, 503, "not ready: " + notReady + "\n");
             }
             case "/-/reload" -> {
                 if (req.method() != HttpMethod.POST && req.method() != HttpMethod.PUT) {
@@ -400,7 +409,9 @@ public final class Proxy {
 
     private byte[] status() {
         ObjectNode root = JSON.createObjectNode();
-        root.put("synced", inventory.synced());
+        String notReady = inventory.notReadyReason();
+        root.put("synced", notReady == null);
+        if (notReady != null) root.put("not_ready", notReady);
         root.put("instances", inventory.instanceCount());
         root.put("owners", inventory.ownerCount());
         root.put("accounts", accounts.size());
@@ -419,6 +430,17 @@ public final class Proxy {
             n.put("generation", a.generation());
             if (a.lastAnswerMs() > 0) n.put("last_answer_seconds_ago", (now - a.lastAnswerMs()) / 1000.0);
             if (a.lastError() != null) n.put("last_error", a.lastError());
+            if (!a.duplicateUuids().isEmpty()) {
+                ArrayNode d = n.putArray("duplicate_uuids");
+                a.duplicateUuids().forEach(d::add);
+            }
+        }
+        ArrayNode conflicts = root.putArray("conflicts");
+        for (FleetInventory.Conflict c : inventory.conflicts()) {
+            ObjectNode n = conflicts.addObject();
+            n.put("vm_uuid", c.vmUuid());
+            ArrayNode by = n.putArray("agents");
+            c.agents().forEach(a -> by.add(a.toString()));
         }
         if (dns != null) {
             ObjectNode d = root.putObject("agents_dns");

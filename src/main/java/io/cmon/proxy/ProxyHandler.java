@@ -100,16 +100,19 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
             if (r.failure() == Failure.METHOD_NOT_ALLOWED) call.req.response().putHeader("Allow", "GET");
             call.fail(r.failure(), r.detail());
         } else if (route instanceof Route.Discover d) {
-            if (!inventory.synced()) call.fail(Failure.NOT_SYNCED, null);
+            String notReady = inventory.notReadyReason();
+            if (notReady != null) call.fail(Failure.NOT_SYNCED, notReady);
             else call.json(Discovery.triton(inventory.ownedBy(account.uuid(), account.login()), d.groups(),
                     account.uuid()));
         } else if (route instanceof Route.HttpSd d) {
-            if (!inventory.synced()) call.fail(Failure.NOT_SYNCED, null);
+            String notReady = inventory.notReadyReason();
+            if (notReady != null) call.fail(Failure.NOT_SYNCED, notReady);
             else call.json(Discovery.httpSd(inventory.ownedBy(account.uuid(), account.login()), d.groups(),
                     advertisedAddress.get()));
         } else if (route instanceof Route.GzDiscover) {
+            String notReady = inventory.notReadyReason();
             if (!account.operator()) call.fail(Failure.FORBIDDEN, null);
-            else if (!inventory.synced()) call.fail(Failure.NOT_SYNCED, null);
+            else if (notReady != null) call.fail(Failure.NOT_SYNCED, notReady);
             else call.json(Discovery.servers(inventory.agents()));
         } else if (route instanceof Route.Metrics m) {
             metrics(call, account, m.uuid());
@@ -127,8 +130,11 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
         } else if (account.operator() && inventory.server(uuid).isPresent()) {
             agent = inventory.server(uuid).get();
             path = "/v1/gz/metrics";
+        } else if (account.operator() && inventory.contested(uuid)) {
+            call.fail(Failure.CONFLICT, null);
+            return;
         } else {
-            // before the first sync an unknown uuid may just not be known yet
+            // before the first sync an unknown uuid may just not be known yet; a contested one is unknown to tenants
             call.fail(inventory.synced() ? Failure.NOT_FOUND : Failure.NOT_SYNCED, null);
             return;
         }

@@ -59,8 +59,11 @@ public final class ProxyMetrics {
                 .help("Agents the proxy follows")
                 .callback(cb -> cb.call(inventory.agents().size())).register(registry);
         GaugeWithCallback.builder().name("cmon_proxy_inventory_synced")
-                .help("1 once every agent has answered or failed once (discovery answers 503 before)")
+                .help("1 when discovery answers: the agent list is known, every agent was tried, one answered (else 503)")
                 .callback(cb -> cb.call(inventory.synced() ? 1 : 0)).register(registry);
+        GaugeWithCallback.builder().name("cmon_proxy_inventory_conflicts")
+                .help("Instance uuids claimed by more than one container or agent: served to nobody (see /status)")
+                .callback(cb -> cb.call(inventory.conflicts().size())).register(registry);
         JvmMetrics.builder().register(registry);
     }
 

@@ -52,6 +52,11 @@ public final class AccountStore {
                 if (!a.login().chars().allMatch(c -> c > 0x20 && c != 0x7f)) {
                     throw ConfigException.key(at + ".login", "'" + a.login() + "' contains spaces or control characters");
                 }
+                if (UUID.matcher(a.login()).matches()) {
+                    // instances are labelled with an owner's login or uuid: a uuid-shaped login would match the
+                    // instances of the account that has that uuid
+                    throw ConfigException.key(at + ".login", "'" + a.login() + "' looks like a uuid; a login must not");
+                }
                 if (a.uuid() == null) throw ConfigException.key(at + ".uuid", "missing");
                 if (!UUID.matcher(a.uuid()).matches()) {
                     throw ConfigException.key(at + ".uuid", "'" + a.uuid() + "' is not a UUID (8-4-4-4-12 hex digits)");

@@ -8,6 +8,7 @@ import io.cmon.config.HostPort;
  * @param up the last attempt to reach it succeeded
  * @param attempted at least one attempt has finished (success or failure): discovery waits for every agent's
  * @param lastAnswerMs ms since epoch of its last good answer, 0 when never
+ * @param duplicateUuids instance uuids its last answer listed more than once (served to nobody)
  */
 public record AgentView(
         HostPort endpoint,
@@ -18,4 +19,5 @@ public record AgentView(
         int instances,
         long generation,
         long lastAnswerMs,
-        String lastError) {}
+        String lastError,
+        java.util.List<String> duplicateUuids) {}

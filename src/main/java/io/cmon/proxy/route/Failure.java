@@ -10,6 +10,8 @@ public enum Failure {
     FORBIDDEN(403, "operators only"),
     NOT_FOUND(404, "not found"),
     METHOD_NOT_ALLOWED(405, "method not allowed"),
+    /** Operators only: tenants get {@link #NOT_FOUND} for a contested uuid. */
+    CONFLICT(409, "instance uuid claimed by more than one container; served to nobody (see /status on the admin listener)"),
     THROTTLED(429, "too many requests"),
     NOT_SYNCED(503, "inventory not synced yet, retry shortly"),
     AGENT_DOWN(503, "the instance's agent is unavailable"),

@@ -41,6 +41,15 @@ class AccountStoreTest {
     }
 
     @Test
+    void aLoginShapedLikeAUuidIsRefusedSoItCannotMatchAnotherAccountsInstances() throws Exception {
+        String bobUuid = "2b8e0000-0000-4000-8000-00000000000b";
+        Path f = write("accounts:\n  - {login: '" + bobUuid.toUpperCase() + "', uuid: " + ALICE + "}\n"
+                + "  - {login: bob, uuid: " + bobUuid + "}\n");
+        assertThatThrownBy(() -> AccountStore.load(f)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("accounts[0].login").hasMessageContaining("looks like a uuid");
+    }
+
+    @Test
     void errorsNameFileEntryAndKey() throws Exception {
         Path f = write("accounts:\n  - {login: alice, uuid: " + ALICE + "}\n  - {login: bob, uuid: not-a-uuid}\n");
         assertThatThrownBy(() -> AccountStore.load(f)).isInstanceOf(ConfigException.class)

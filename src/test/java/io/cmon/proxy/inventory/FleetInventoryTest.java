@@ -25,9 +25,69 @@ class FleetInventoryTest {
         return new InstancesPage.Entry(uuid, "alias", owner, null, "docker", List.of("g"), "running");
     }
 
+    static FleetInventory known(FleetInventory inv) {
+        inv.agentListUnknown(null);
+        return inv;
+    }
+
+    @Test
+    void notReadyUntilTheAgentListIsKnown() {
+        FleetInventory inv = new FleetInventory();
+        assertThat(inv.synced()).as("no agents yet, but the list is not known").isFalse();
+        inv.agentListUnknown("agents.dns has not answered yet");
+        assertThat(inv.notReadyReason()).isEqualTo("agents.dns has not answered yet");
+        inv.agentListUnknown(null);
+        assertThat(inv.synced()).as("a known, empty fleet").isTrue();
+    }
+
+    @Test
+    void notReadyWhileNoListedAgentHasEverAnswered() {
+        FleetInventory inv = known(new FleetInventory());
+        inv.addAgent(A1);
+        inv.addAgent(A2);
+        inv.markDown(A1, "connection refused");
+        inv.markDown(A2, "connection refused");
+        assertThat(inv.synced()).isFalse();
+        assertThat(inv.notReadyReason()).isEqualTo("none of the 2 agent(s) has answered yet");
+        inv.update(A2, page("aaaaaaaa-0000-4000-8000-000000000002", 1), 10);
+        inv.markDown(A2, "gone again");
+        assertThat(inv.synced()).as("one answered once: what it said stays").isTrue();
+    }
+
+    @Test
+    void aUuidClaimedByTwoAgentsIsServedToNobodyUntilOneLetsGo() {
+        FleetInventory inv = known(new FleetInventory());
+        inv.addAgent(A1);
+        inv.addAgent(A2);
+        inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 1, entry(I1, "alice")), 10);
+        inv.update(A2, page("aaaaaaaa-0000-4000-8000-000000000002", 1, entry(I1.toUpperCase(), "mallory")), 20);
+        assertThat(inv.instance(I1)).isEmpty();
+        assertThat(inv.ownedBy(null, "alice")).isEmpty();
+        assertThat(inv.ownedBy(null, "mallory")).isEmpty();
+        assertThat(inv.conflicts()).containsExactly(new FleetInventory.Conflict(I1, List.of(A1, A2)));
+        // the newcomer re-reporting does not win either
+        inv.update(A2, page("aaaaaaaa-0000-4000-8000-000000000002", 2, entry(I1, "mallory")), 30);
+        assertThat(inv.instance(I1)).isEmpty();
+        inv.update(A2, page("aaaaaaaa-0000-4000-8000-000000000002", 3), 40);
+        assertThat(inv.instance(I1)).get().extracting(FleetInstance::owner).isEqualTo("alice");
+        assertThat(inv.ownedBy(null, "alice")).hasSize(1);
+        assertThat(inv.conflicts()).isEmpty();
+    }
+
+    @Test
+    void aUuidListedTwiceByOneAgentIsServedToNobody() {
+        FleetInventory inv = known(new FleetInventory());
+        inv.addAgent(A1);
+        inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 1, entry(I1, "alice"), entry(I1, "mallory"),
+                entry(I2, "alice")), 10);
+        assertThat(inv.instance(I1)).isEmpty();
+        assertThat(inv.ownedBy(null, "alice")).extracting(FleetInstance::vmUuid).containsExactly(I2);
+        assertThat(inv.agents().get(0).duplicateUuids()).containsExactly(I1);
+    }
+
     @Test
     void notSyncedUntilEveryAgentAnsweredOrFailedOnce() {
-        FleetInventory inv = new FleetInventory();
+        FleetInventory inv = known(new FleetInventory());
         inv.addAgent(A1);
         inv.addAgent(A2);
         assertThat(inv.synced()).isFalse();
@@ -39,7 +99,7 @@ class FleetInventoryTest {
 
     @Test
     void ownersByUuidOrLoginBothFindTheAccountsInstances() {
-        FleetInventory inv = new FleetInventory();
+        FleetInventory inv = known(new FleetInventory());
         inv.addAgent(A1);
         inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 1,
                 entry(I1, ALICE.toUpperCase()), entry(I2, "alice"), entry(I3, null)), 10);
@@ -51,7 +111,7 @@ class FleetInventoryTest {
 
     @Test
     void anAnswerReplacesTheAgentsListAndReindexesOwners() {
-        FleetInventory inv = new FleetInventory();
+        FleetInventory inv = known(new FleetInventory());
         inv.addAgent(A1);
         inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 1, entry(I1, "alice"), entry(I2, "alice")), 10);
         inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 2, entry(I1, "bob")), 20);
@@ -63,7 +123,7 @@ class FleetInventoryTest {
 
     @Test
     void downAgentKeepsItsInstancesListed() {
-        FleetInventory inv = new FleetInventory();
+        FleetInventory inv = known(new FleetInventory());
         inv.addAgent(A1);
         inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 1, entry(I1, "alice")), 10);
         inv.markDown(A1, "refused");
@@ -75,7 +135,7 @@ class FleetInventoryTest {
 
     @Test
     void removedAgentTakesItsInstancesAndServer() {
-        FleetInventory inv = new FleetInventory();
+        FleetInventory inv = known(new FleetInventory());
         inv.addAgent(A1);
         inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 1, entry(I1, "alice")), 10);
         inv.removeAgent(A1);
@@ -87,7 +147,7 @@ class FleetInventoryTest {
 
     @Test
     void instanceMovingBetweenAgentsIsNotLostWhenTheOldAgentForgetsIt() {
-        FleetInventory inv = new FleetInventory();
+        FleetInventory inv = known(new FleetInventory());
         inv.addAgent(A1);
         inv.addAgent(A2);
         inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 1, entry(I1, "alice")), 10);
@@ -99,7 +159,7 @@ class FleetInventoryTest {
 
     @Test
     void entriesWithoutAUuidAreSkipped() {
-        FleetInventory inv = new FleetInventory();
+        FleetInventory inv = known(new FleetInventory());
         inv.addAgent(A1);
         inv.update(A1, page(null, 1, entry("not-a-uuid", "alice"), entry(null, "alice")), 10);
         assertThat(inv.instanceCount()).isZero();

@@ -17,7 +17,50 @@ public record ProxyConfig(
         AgentTls agentTls,
         RateLimit rateLimit,
         Timeouts timeouts,
-        String maxResponseBytes) implements ConfigLoader.Validated {
+        String maxResponseBytes,
+        Limits limits,
+        List<String> adminHosts) implements ConfigLoader.Validated {
+
+    /** The configuration without {@code limits} and {@code adminHosts}: their defaults. */
+    public ProxyConfig(String listen, String adminListen, String endpoint, String dnsSuffix, Tls tls, Auth auth,
+                       String accounts, Agents agents, AgentTls agentTls, RateLimit rateLimit, Timeouts timeouts,
+                       String maxResponseBytes) {
+        this(listen, adminListen, endpoint, dnsSuffix, tls, auth, accounts, agents, agentTls, rateLimit, timeouts,
+                maxResponseBytes, null, null);
+    }
+
+    /**
+     * What a stranger may cost the proxy, on both listeners (the admin listener takes a tenth of the connections).
+     * {@code headerTimeout}: a connection's first request must have arrived (headers complete) this long after the
+     * TLS handshake; later ones within {@code idleTimeout} plus the request timeout of the one before.
+     * {@code authFailures}: per source address, failed authentications allowed at {@code rate}/s with
+     * {@code burst}; past it the source gets 429 before any certificate is looked at.
+     */
+    public record Limits(Integer maxConnections, Integer maxConnectionsPerSource, String headerTimeout,
+                         String idleTimeout, String maxHeaderBytes, Double authFailureRate,
+                         Integer authFailureBurst) {
+        public Limits {
+            maxConnections = maxConnections == null ? 10_000 : maxConnections;
+            maxConnectionsPerSource = maxConnectionsPerSource == null ? 512 : maxConnectionsPerSource;
+            headerTimeout = headerTimeout == null ? "10s" : headerTimeout;
+            idleTimeout = idleTimeout == null ? "120s" : idleTimeout;
+            maxHeaderBytes = maxHeaderBytes == null ? "16KiB" : maxHeaderBytes;
+            authFailureRate = authFailureRate == null ? 1.0 : authFailureRate;
+            authFailureBurst = authFailureBurst == null ? 30 : authFailureBurst;
+        }
+
+        public Duration headerTimeoutDuration() {
+            return Durations.parse(headerTimeout);
+        }
+
+        public Duration idleTimeoutDuration() {
+            return Durations.parse(idleTimeout);
+        }
+
+        public int maxHeaderSize() {
+            return (int) Math.min(1 << 20, ByteSizes.parse(maxHeaderBytes));
+        }
+    }
 
     public record Tls(String cert, String key) {}
 
@@ -84,6 +127,8 @@ public record ProxyConfig(
         rateLimit = rateLimit == null ? new RateLimit(null, null) : rateLimit;
         timeouts = timeouts == null ? new Timeouts(null) : timeouts;
         maxResponseBytes = maxResponseBytes == null ? "64MiB" : maxResponseBytes;
+        limits = limits == null ? new Limits(null, null, null, null, null, null, null) : limits;
+        adminHosts = adminHosts == null ? List.of() : List.copyOf(adminHosts);
     }
 
     public HostPort listenAddress() {
@@ -105,7 +150,7 @@ public record ProxyConfig(
     public ProxyConfig withListen(String newListen, String newAdminListen) {
         return new ProxyConfig(newListen == null ? listen : newListen,
                 newAdminListen == null ? adminListen : newAdminListen, endpoint, dnsSuffix, tls, auth, accounts,
-                agents, agentTls, rateLimit, timeouts, maxResponseBytes);
+                agents, agentTls, rateLimit, timeouts, maxResponseBytes, limits, adminHosts);
     }
 
     @Override
@@ -147,6 +192,26 @@ public record ProxyConfig(
         }
         if (rateLimit.rate() <= 0) throw ConfigException.key("rateLimit.rate", "must be > 0");
         if (rateLimit.burst() < 1) throw ConfigException.key("rateLimit.burst", "must be >= 1");
+        if (limits.maxConnections() < 1) throw ConfigException.key("limits.maxConnections", "must be >= 1");
+        if (limits.maxConnectionsPerSource() < 1) {
+            throw ConfigException.key("limits.maxConnectionsPerSource", "must be >= 1");
+        }
+        check("limits.headerTimeout", () -> {
+            if (limits.headerTimeoutDuration().toMillis() < 100) throw new IllegalArgumentException("must be >= 100ms");
+        });
+        check("limits.idleTimeout", () -> {
+            if (limits.idleTimeoutDuration().toSeconds() < 1) throw new IllegalArgumentException("must be >= 1s");
+        });
+        check("limits.maxHeaderBytes", () -> {
+            if (ByteSizes.parse(limits.maxHeaderBytes()) < 1024) throw new IllegalArgumentException("must be >= 1KiB");
+        });
+        if (limits.authFailureRate() <= 0) throw ConfigException.key("limits.authFailureRate", "must be > 0");
+        if (limits.authFailureBurst() < 1) throw ConfigException.key("limits.authFailureBurst", "must be >= 1");
+        for (int i = 0; i < adminHosts.size(); i++) {
+            if (adminHosts.get(i) == null || adminHosts.get(i).isBlank()) {
+                throw ConfigException.key("adminHosts[" + i + "]", "empty name");
+            }
+        }
         if (dnsSuffix.isBlank() || endpoint.isBlank()) {
             throw ConfigException.key(endpoint.isBlank() ? "endpoint" : "dnsSuffix", "empty name");
         }

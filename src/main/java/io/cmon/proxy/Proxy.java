@@ -86,6 +86,10 @@ public final class Proxy {
     /** One forwarding client per tenant listener, created on its event loop (see {@link #deployTenantServers}). */
     private final List<HttpClient> forwardClients = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final RateLimiter limiter;
+    private final SourceThrottle throttle;
+    private final ConnectionGuard tenantGuard;
+    private final ConnectionGuard adminGuard;
+    private final AdminHosts adminHosts;
     private final RouteParser parser;
     private final FileWatcher files;
     private final Map<HostPort, AgentWatcher> watchers = new ConcurrentHashMap<>();
@@ -116,6 +120,18 @@ public final class Proxy {
                 "account-key".equals(config.auth().mode()) ? ProxyTls.jdkEngine() : ProxyTls.engine());
         this.metrics = new ProxyMetrics(inventory, System::currentTimeMillis);
         this.limiter = new RateLimiter(config.rateLimit().rate(), config.rateLimit().burst(), System::nanoTime);
+        ProxyConfig.Limits limits = config.limits();
+        this.throttle = new SourceThrottle(limits.authFailureRate(), limits.authFailureBurst(), 100_000,
+                System::nanoTime);
+        io.prometheus.metrics.core.metrics.Counter refused = ConnectionGuard.refusedCounter(metrics.registry());
+        Duration next = limits.idleTimeoutDuration().plus(config.requestTimeout());
+        this.tenantGuard = new ConnectionGuard(vertx, new ConnectionGuard.Limits(limits.maxConnections(),
+                limits.maxConnectionsPerSource(), limits.headerTimeoutDuration(), next), "tenant",
+                metrics.registry(), refused);
+        this.adminGuard = new ConnectionGuard(vertx, new ConnectionGuard.Limits(
+                Math.max(16, limits.maxConnections() / 10), Math.max(16, limits.maxConnectionsPerSource() / 10),
+                limits.headerTimeoutDuration(), next), "admin", metrics.registry(), refused);
+        this.adminHosts = AdminHosts.of(config);
         this.parser = new RouteParser(config.endpoint());
         this.watchClient = vertx.createHttpClient(agentClientOptions().setKeepAlive(true),
                 new PoolOptions().setHttp1MaxSize(1));
@@ -172,11 +188,14 @@ public final class Proxy {
     private Future<Void> listen() {
         HostPort admin = config.adminAddress();
         return startTenantListener()
-                .compose(v -> vertx.createHttpServer(new HttpServerOptions().setHost(admin.host()).setPort(admin.port()))
-                        .requestHandler(this::admin)
-                        .listen()
-                        .recover(e -> Future.failedFuture(new IllegalStateException(
-                                "cannot listen on " + admin + " (adminListen): " + e.getMessage(), e))))
+                .compose(v -> {
+                    HttpServer server = vertx.createHttpServer(limited(new HttpServerOptions()
+                            .setHost(admin.host()).setPort(admin.port())));
+                    adminGuard.attach(server, "admin");
+                    return server.requestHandler(adminGuard.wrap(this::admin, "admin")).listen()
+                            .recover(e -> Future.failedFuture(new IllegalStateException(
+                                    "cannot listen on " + admin + " (adminListen): " + e.getMessage(), e)));
+                })
                 .onSuccess(s -> this.admin = s)
                 .onSuccess(s -> {
                     watchContext.runOnContext(x -> reconcileAgents());
@@ -237,17 +256,18 @@ public final class Proxy {
                         new PoolOptions().setHttp1MaxSize(64));
                 forwardClients.add(forwardClient);
                 ProxyHandler handler = new ProxyHandler(parser,
-                        req -> sessions.authenticate(req.connection().sslSession()), limiter, inventory,
+                        (req, mayVerify) -> sessions.authenticate(req.connection().sslSession(), mayVerify),
+                        throttle, limiter, inventory,
                         new AgentForwarder(vertx, forwardClient, config.maxResponseSize()), metrics,
                         config.requestTimeout(), Proxy.this::advertisedAddress, accessLog);
-                HttpServerOptions options = tls.configure(new HttpServerOptions()
+                HttpServerOptions options = tls.configure(limited(new HttpServerOptions()
                         .setHost(host).setPort(port)
                         .setTcpNoDelay(true)
                         // forwarded bodies keep the agent's encoding: never compress twice
-                        .setCompressionSupported(false)
-                        .setIdleTimeout(300));
-                vertx.createHttpServer(options)
-                        .requestHandler(handler)
+                        .setCompressionSupported(false)));
+                HttpServer server = vertx.createHttpServer(options);
+                tenantGuard.attach(server, "tenant");
+                server.requestHandler(tenantGuard.wrap(handler, "tenant"))
                         .listen()
                         .onSuccess(servers::add)
                         .<Void>mapEmpty()
@@ -259,6 +279,17 @@ public final class Proxy {
                 accessLog.flush(); // runs on this listener's loop: the lines of its last requests are not lost
             }
         }, new DeploymentOptions().setInstances(count)).onSuccess(id -> tenantDeployment = id).mapEmpty();
+    }
+
+    /** Idle timeout, header and request-line sizes and the TLS handshake deadline of {@code limits}. */
+    private HttpServerOptions limited(HttpServerOptions o) {
+        ProxyConfig.Limits limits = config.limits();
+        return o.setIdleTimeout((int) limits.idleTimeoutDuration().toSeconds())
+                .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.SECONDS)
+                .setMaxHeaderSize(limits.maxHeaderSize())
+                .setMaxInitialLineLength(8192)
+                .setSslHandshakeTimeout(limits.headerTimeoutDuration().toMillis())
+                .setSslHandshakeTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     /** The address http_sd hands out as every target: the endpoint name and the port tenants reach us on. */
@@ -303,8 +334,7 @@ public final class Proxy {
             if ((boolean) r[2]) for (HttpServer s : servers) updates.add(tls.update(s));
             return Future.all(updates).map(x -> "accounts " + (((boolean) r[0]) ? "changed" : "unchanged")
                     + ", tenant CA " + (((boolean) r[1]) ? "changed" : "unchanged")
-                    + ", server certificate " + (((boolean) r[2]) ? "changed" : "unchanged")
-                    + (accounts.lastError() == null ? "" : "; accounts file refused: " + accounts.lastError()));
+                    + ", server certificate " + (((boolean) r[2]) ? "changed" : "unchanged"));
         }).onSuccess(s -> LOG.info("reload: {}", s));
     }
 
@@ -370,6 +400,12 @@ public final class Proxy {
     }
 
     private void admin(HttpServerRequest req) {
+        if (!adminHosts.allows(req.getHeader(HttpHeaders.HOST))) {
+            // a web page in an operator's browser may resolve its own name to this address (DNS rebinding)
+            text(req, 403, "Host '" + AdminHosts.printable(req.getHeader(HttpHeaders.HOST))
+                    + "' is not a name of this admin listener; add it to adminHosts in proxy.yaml\n");
+            return;
+        }
         String path = req.path();
         switch (path) {
             case "/metrics" -> {
@@ -397,14 +433,28 @@ public final class Proxy {
                     return;
                 }
                 reload().onComplete(ar -> {
-                    if (ar.succeeded()) text(req, 200, ar.result() + "\n");
-                    else text(req, 500, "reload failed: " + ar.cause().getMessage() + "\n");
+                    String refused = refusedFiles();
+                    // as Prometheus's own /-/reload: a file that could not be used is a failed reload
+                    if (ar.failed()) text(req, 500, "reload failed: " + ar.cause().getMessage() + "\n");
+                    else if (refused != null) text(req, 500, ar.result() + "\nreload refused: " + refused + "\n");
+                    else text(req, 200, ar.result() + "\n");
                 });
             }
             case "/status", "/" -> req.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                     .end(Buffer.buffer(status()));
             default -> text(req, 404, "not found; try /metrics, /status, /-/healthy, /-/ready, POST /-/reload\n");
         }
+    }
+
+    /** The files whose last reload was refused (the previous content stays in use), or null when none. */
+    private String refusedFiles() {
+        List<String> refused = new ArrayList<>();
+        if (accounts.lastError() != null) refused.add("accounts: " + accounts.lastError());
+        if (caAuthenticator != null && caAuthenticator.lastError() != null) {
+            refused.add("tenant CA/CRL: " + caAuthenticator.lastError());
+        }
+        if (tls.lastError() != null) refused.add("server certificate: " + tls.lastError());
+        return refused.isEmpty() ? null : String.join("; ", refused);
     }
 
     private byte[] status() {
@@ -416,6 +466,12 @@ public final class Proxy {
         root.put("owners", inventory.ownerCount());
         root.put("accounts", accounts.size());
         if (accounts.lastError() != null) root.put("accounts_error", accounts.lastError());
+        String refused = refusedFiles();
+        if (refused != null) root.put("reload_refused", refused);
+        ObjectNode conns = root.putObject("connections");
+        conns.put("tenant", tenantGuard.open());
+        conns.put("admin", adminGuard.open());
+        conns.put("max", config.limits().maxConnections());
         root.put("endpoint", config.endpoint());
         root.put("advertised", advertisedAddress());
         ArrayNode agents = root.putArray("agents");

@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.Optional;
-import java.util.function.Function;
+import java.util.function.BiFunction;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -35,7 +36,8 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
     private static final String JSON = "application/json";
 
     private final RouteParser parser;
-    private final Function<HttpServerRequest, AuthResult> auth;
+    private final BiFunction<HttpServerRequest, BooleanSupplier, AuthResult> auth;
+    private final SourceThrottle throttle;
     private final RateLimiter limiter;
     private final FleetInventory inventory;
     private final AgentForwarder forwarder;
@@ -44,11 +46,17 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
     private final Supplier<String> advertisedAddress;
     private final AccessLog accessLog;
 
-    ProxyHandler(RouteParser parser, Function<HttpServerRequest, AuthResult> auth, RateLimiter limiter,
+    /**
+     * @param auth     who the caller is; verifies a chain not seen before only when the supplier allows it
+     * @param throttle failed authentications per source address
+     */
+    ProxyHandler(RouteParser parser, BiFunction<HttpServerRequest, BooleanSupplier, AuthResult> auth,
+                 SourceThrottle throttle, RateLimiter limiter,
                  FleetInventory inventory, AgentForwarder forwarder, ProxyMetrics metrics, Duration requestTimeout,
                  Supplier<String> advertisedAddress, AccessLog accessLog) {
         this.parser = parser;
         this.auth = auth;
+        this.throttle = throttle;
         this.limiter = limiter;
         this.inventory = inventory;
         this.forwarder = forwarder;
@@ -80,9 +88,18 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
             call.text(200, "OK\n");
             return;
         }
-        AuthResult who = auth.apply(call.req);
+        String source = ConnectionGuard.source(call.req.remoteAddress());
+        AuthResult who = auth.apply(call.req, () -> throttle.blockedFor(source) == 0);
         if (who instanceof AuthResult.Rejected r) {
             metrics.authFailure(r.reason().label());
+            if (r.reason() == AuthResult.Reason.THROTTLED) {
+                call.req.response().putHeader("Retry-After", Long.toString(Math.max(1, throttle.blockedFor(source))))
+                        .putHeader(HttpHeaders.CONNECTION, "close");
+                call.fail(Failure.THROTTLED, "too many failed authentications from " + source);
+                return;
+            }
+            // a request without any certificate costs no verification: only attempts that do count
+            if (r.reason() != AuthResult.Reason.NO_CERTIFICATE) throttle.failed(source);
             call.fail(Failure.UNAUTHENTICATED, r.reason().label());
             return;
         }

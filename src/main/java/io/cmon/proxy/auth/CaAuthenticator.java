@@ -61,6 +61,9 @@ public final class CaAuthenticator implements Authenticator {
     private final Clock clock;
     private final AtomicLong generations = new AtomicLong();
     private volatile Trust trust;
+    private volatile String lastError;
+    /** The CRL found past its nextUpdate and already logged, so that the log says it once, not per request. */
+    private volatile X509CRL staleLogged;
 
     /**
      * @param tenantCa PEM bundle of the CAs that issue tenant certificates
@@ -77,6 +80,11 @@ public final class CaAuthenticator implements Authenticator {
 
     public CaAuthenticator(Path tenantCa, Path crl, AccountStore accounts) {
         this(tenantCa, crl, accounts, Clock.systemUTC());
+    }
+
+    /** Why the last reload of the CA bundle or CRL was refused, or null when the files in use are those on disk. */
+    public String lastError() {
+        return lastError;
     }
 
     /** The files to watch for {@link #reloadTrust()}. */
@@ -96,8 +104,10 @@ public final class CaAuthenticator implements Authenticator {
             next = loadTrust(current.generation());
         } catch (PkiException e) {
             LOG.error("tenant CA / CRL not reloaded, keeping the previous ones: {}", e.getMessage());
+            lastError = e.getMessage();
             return false;
         }
+        lastError = null;
         boolean anchorsChanged = !next.anchorCerts().equals(current.anchorCerts());
         boolean crlsChanged = !next.crlsByIssuer().equals(current.crlsByIssuer());
         if (!anchorsChanged && !crlsChanged) return false;
@@ -122,8 +132,9 @@ public final class CaAuthenticator implements Authenticator {
                         .orElseThrow(() -> new PkiException(crl + ": CRL of '" + c.getIssuerX500Principal().getName()
                                 + "' is not signed by a CA of " + tenantCa));
                 if (c.getNextUpdate() != null && c.getNextUpdate().toInstant().isBefore(clock.instant())) {
-                    LOG.warn("{}: the CRL of '{}' is past its next update ({}); still applied",
-                            crl, issuer.getSubjectX500Principal().getName(), c.getNextUpdate().toInstant());
+                    LOG.error("{}: the CRL of '{}' is past its next update ({}): certificates of this CA are refused "
+                            + "until a fresh CRL is installed", crl, issuer.getSubjectX500Principal().getName(),
+                            c.getNextUpdate().toInstant());
                 }
                 crls.computeIfAbsent(c.getIssuerX500Principal(), k -> new ArrayList<>()).add(c);
             }
@@ -243,6 +254,18 @@ public final class CaAuthenticator implements Authenticator {
                 List<X509CRL> ofIssuer = crls.get(c.getIssuerX500Principal());
                 if (ofIssuer == null) continue;
                 for (X509CRL list : ofIssuer) {
+                    // as OpenSSL (and so nginx) does: a CRL past its nextUpdate proves nothing about revocations
+                    // since, so refuse rather than let a revoked certificate in
+                    if (list.getNextUpdate() != null && clock.instant().isAfter(list.getNextUpdate().toInstant())) {
+                        if (staleLogged != list) {
+                            staleLogged = list;
+                            LOG.error("{}: the CRL of '{}' passed its next update ({}): refusing its certificates "
+                                    + "until a fresh CRL is installed", crl, list.getIssuerX500Principal().getName(),
+                                    list.getNextUpdate().toInstant());
+                        }
+                        return new AuthResult.Rejected(AuthResult.Reason.CRL_STALE, "the CRL of the issuing CA is "
+                                + "past its next update (" + list.getNextUpdate().toInstant() + ")");
+                    }
                     if (list.isRevoked(c)) {
                         return new AuthResult.Rejected(AuthResult.Reason.REVOKED,
                                 "certificate " + c.getSerialNumber().toString(16) + " is revoked");

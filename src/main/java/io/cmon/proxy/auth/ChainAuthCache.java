@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BooleanSupplier;
 
 /**
  * Authenticates requests by the certificate chain of their TLS session, verifying each distinct chain once.
@@ -115,14 +116,28 @@ public final class ChainAuthCache {
 
     /** The caller of a TLS session; a null session (plain HTTP) has no certificate. */
     public AuthResult authenticate(SSLSession session) {
+        return authenticate(session, () -> true);
+    }
+
+    /**
+     * As {@link #authenticate(SSLSession)}, but a chain not seen before is verified only when {@code mayVerify}
+     * says so (the source is not over its failure budget); else the caller is refused as
+     * {@link AuthResult.Reason#THROTTLED}. Chains already verified still answer, so tenants behind the same address
+     * as a prober keep working.
+     */
+    public AuthResult authenticate(SSLSession session, BooleanSupplier mayVerify) {
         if (session == null) {
             return authenticator.resolve(new Verification.Refused(AuthResult.Reason.NO_CERTIFICATE, "not TLS"));
         }
-        return authenticate(peerCertificates(session));
+        return authenticate(peerCertificates(session), mayVerify);
     }
 
     /** The caller that presented this chain (leaf first), as the TLS engine handed it over. */
     public AuthResult authenticate(Certificate[] peer) {
+        return authenticate(peer, () -> true);
+    }
+
+    private AuthResult authenticate(Certificate[] peer, BooleanSupplier mayVerify) {
         if (peer.length == 0) {
             return authenticator.resolve(new Verification.Refused(AuthResult.Reason.NO_CERTIFICATE,
                     "no client certificate"));
@@ -145,6 +160,9 @@ public final class ChainAuthCache {
         if (e != null && e.generation() == generation) {
             hits.increment();
             return authenticator.resolve(e.verification());
+        }
+        if (!mayVerify.getAsBoolean()) {
+            return new AuthResult.Rejected(AuthResult.Reason.THROTTLED, "too many failed authentications from here");
         }
         misses.increment();
         Verification v = verify(der);

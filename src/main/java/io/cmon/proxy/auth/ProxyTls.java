@@ -44,6 +44,7 @@ public final class ProxyTls {
     private final Path keyFile;
     private final TrustOptions trust = TrustOptions.wrap(new AnyClientCertificate());
     private volatile Pair pair;
+    private volatile String lastError;
 
     private final io.vertx.core.net.SSLEngineOptions engine;
 
@@ -113,14 +114,21 @@ public final class ProxyTls {
      * changed and are usable; a broken or mismatched pair (e.g. read between the writes of the key and the
      * certificate) is logged and the previous pair stays.
      */
+    /** Why the last reload was refused, or null when the pair in use is the one on disk. */
+    public String lastError() {
+        return lastError;
+    }
+
     public synchronized boolean reloadFiles() {
         Pair next;
         try {
             next = read();
         } catch (PkiException e) {
             LOG.error("server certificate not reloaded, keeping the previous one: {}", e.getMessage());
+            lastError = e.getMessage();
             return false;
         }
+        lastError = null;
         Pair current = pair;
         if (Arrays.equals(next.certPem(), current.certPem()) && Arrays.equals(next.keyPem(), current.keyPem())) return false;
         pair = next;

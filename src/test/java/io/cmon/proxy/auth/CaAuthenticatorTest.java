@@ -117,6 +117,24 @@ class CaAuthenticatorTest {
     }
 
     @Test
+    void aCrlPastItsNextUpdateRefusesItsCertificatesUntilAFreshOneIsInstalled() throws Exception {
+        TestPki.Issued alice = pki.client("alice");
+        Path crl = dir.resolve("crl.pem");
+        Pem.writeCrl(crl, pki.ca().crl(List.of(), Instant.now().minus(Duration.ofDays(2)),
+                Instant.now().plus(Duration.ofHours(1))));
+        CaAuthenticator a = new CaAuthenticator(pki.caCert(), crl, accounts);
+        Verification v = a.verify(chain(alice));
+        assertThat(a.resolve(v)).isInstanceOf(AuthResult.Authenticated.class);
+        // two hours on, the CRL is stale: a revocation since would be unknown
+        Clock later = Clock.fixed(Instant.now().plus(Duration.ofHours(2)), ZoneOffset.UTC);
+        CaAuthenticator stale = new CaAuthenticator(pki.caCert(), crl, accounts, later);
+        assertThat(reason(stale.resolve(stale.verify(chain(alice))))).isEqualTo(Reason.CRL_STALE);
+        Pem.writeCrl(crl, pki.ca().crl(List.of(), Instant.now(), Instant.now().plus(Duration.ofDays(1))));
+        assertThat(stale.reloadTrust()).isTrue();
+        assertThat(stale.resolve(stale.verify(chain(alice)))).isInstanceOf(AuthResult.Authenticated.class);
+    }
+
+    @Test
     void aCrlRevokesAndItsReloadAppliesToVerificationsAlreadyMade() throws Exception {
         TestPki.Issued alice = pki.client("alice");
         Path crl = dir.resolve("crl.pem");

@@ -90,6 +90,7 @@ public final class Proxy {
     private final ConnectionGuard tenantGuard;
     private final ConnectionGuard adminGuard;
     private final AdminHosts adminHosts;
+    private final io.prometheus.metrics.core.metrics.Counter handshakeFailures;
     private final RouteParser parser;
     private final FileWatcher files;
     private final Map<HostPort, AgentWatcher> watchers = new ConcurrentHashMap<>();
@@ -132,6 +133,10 @@ public final class Proxy {
                 Math.max(16, limits.maxConnections() / 10), Math.max(16, limits.maxConnectionsPerSource() / 10),
                 limits.headerTimeoutDuration(), next), "admin", metrics.registry(), refused);
         this.adminHosts = AdminHosts.of(config);
+        this.handshakeFailures = io.prometheus.metrics.core.metrics.Counter.builder()
+                .name("cmon_proxy_tls_handshake_failures")
+                .help("Connections of the tenant listener that failed before HTTP (TLS handshake errors and timeouts)")
+                .register(metrics.registry());
         this.parser = new RouteParser(config.endpoint());
         this.watchClient = vertx.createHttpClient(agentClientOptions().setKeepAlive(true),
                 new PoolOptions().setHttp1MaxSize(1));
@@ -267,6 +272,7 @@ public final class Proxy {
                         .setCompressionSupported(false)));
                 HttpServer server = vertx.createHttpServer(options);
                 tenantGuard.attach(server, "tenant");
+                server.exceptionHandler(e -> handshakeFailures.inc()); // errors before HTTP: TLS handshakes
                 server.requestHandler(tenantGuard.wrap(handler, "tenant"))
                         .listen()
                         .onSuccess(servers::add)

@@ -147,6 +147,8 @@ class ProxyLimitsTest {
             s.getOutputStream().flush();
             assertThat(millisUntilClosed(s)).isLessThan(4000);
         }
+        await().atMost(Duration.ofSeconds(2)).untilAsserted(() -> assertThat(admin("/metrics", "127.0.0.1").body())
+                .containsPattern("cmon_proxy_tls_handshake_failures_total [1-9]"));
     }
 
     @Test

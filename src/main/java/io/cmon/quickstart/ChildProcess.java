@@ -35,6 +35,7 @@ final class ChildProcess {
             stopOrphan(pidFile, workDir);
             List<String> command = new ArrayList<>();
             command.add(ProcessHandle.current().info().command().orElse("java"));
+            if (!cmonArgs.isEmpty()) command.addAll(io.cmon.cli.JvmOptions.of(cmonArgs.get(0)));
             command.add("-cp");
             // absolute: the child runs in the quickstart directory
             command.add(java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))

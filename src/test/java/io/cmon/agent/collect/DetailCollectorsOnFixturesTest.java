@@ -9,13 +9,17 @@ import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.prometheus.metrics.model.snapshots.UnknownSnapshot;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.entry;
 
 /** The collectors beyond the baseline, end to end over the v1 (hybrid) and v2 fixture trees. */
@@ -28,20 +32,102 @@ class DetailCollectorsOnFixturesTest {
     @Test
     void cpuReportsItsQuotaInCoresOnV1AndV2() throws Exception {
         assertThat(values(new CpuCollector(Fixtures.cgroups("cgroup-v1"), TTL).collect(V1)))
-                .contains(entry("cpu_quota_cores", 0.2), entry("cpu_periods", 87.0));
+                .contains(entry("cpu_quota_cores", 0.2), entry("cpu_periods", 87.0),
+                        entry("cpu_quota_seconds", 0.02), entry("cpu_period_seconds", 0.1));
         assertThat(values(new CpuCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2)))
                 .contains(entry("cpu_quota_cores", 0.2), entry("cpu_throttled_periods", 311.0),
-                        entry("cpu_throttled_seconds", 4.018734));
+                        entry("cpu_throttled_seconds", 4.018734), entry("cpu_periods", 15_220.0),
+                        entry("cpu_quota_seconds", 0.02), entry("cpu_period_seconds", 0.1));
     }
 
     @Test
-    void memoryDetailNamesTheLimitCounterOfEachCgroupVersion() throws Exception {
+    void uncappedCpuHasAPeriodButNoQuota() throws Exception {
+        var cpu = new CpuCollector(Fixtures.cgroups("cgroup-v2"), TTL);
+
+        var values = values(cpu.collect(Fixtures.byCgroup("u", "/system.slice/docker-unlimited.scope")));
+
+        assertThat(values).contains(entry("cpu_period_seconds", 0.1))
+                .doesNotContainKeys("cpu_quota_cores", "cpu_quota_seconds");
+    }
+
+    @Test
+    void memoryDetailOnV1() throws Exception {
         assertThat(values(new MemoryDetailCollector(Fixtures.cgroups("cgroup-v1"), TTL).collect(V1)))
                 .containsExactly(entry("mem_cache_bytes", 0.0), entry("mem_rss_bytes", 114_688.0),
-                        entry("mem_oom_kills", 0.0), entry("mem_failcnt", 0.0));
+                        entry("mem_shmem_bytes", 0.0), entry("mem_kernel_bytes", 352_256.0),
+                        entry("mem_peak_bytes", 4_087_808.0), entry("mem_page_faults", 1456.0),
+                        entry("mem_major_page_faults", 0.0), entry("mem_workingset_refault_anon", 0.0),
+                        entry("mem_workingset_refault_file", 0.0), entry("mem_oom_kills", 0.0),
+                        entry("mem_failcnt", 0.0));
+    }
+
+    @Test
+    void memoryDetailOnV2() throws Exception {
         assertThat(values(new MemoryDetailCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2)))
                 .containsExactly(entry("mem_cache_bytes", 23_744_512.0), entry("mem_rss_bytes", 20_639_744.0),
-                        entry("mem_oom_kills", 1.0), entry("mem_max_events", 3.0));
+                        entry("mem_shmem_bytes", 0.0), entry("mem_kernel_bytes", 3_530_752.0),
+                        entry("mem_peak_bytes", 52_375_552.0), entry("mem_page_faults", 16_914.0),
+                        entry("mem_major_page_faults", 121.0), entry("mem_workingset_refault_anon", 0.0),
+                        entry("mem_workingset_refault_file", 0.0), entry("mem_workingset_activate_anon", 0.0),
+                        entry("mem_workingset_activate_file", 0.0), entry("mem_oom_kills", 1.0),
+                        entry("mem_max_events", 3.0), entry("mem_high_events", 0.0), entry("mem_low_events", 0.0),
+                        entry("mem_oom_events", 1.0), entry("mem_oom_group_kills", 0.0));
+    }
+
+    @Test
+    void pressureOnV2ForCpuMemoryAndIo() throws Exception {
+        var pressure = new PressureCollector(Fixtures.cgroups("cgroup-v2"), TTL);
+
+        assertThat(values(pressure.collect(V2))).containsExactly(
+                entry("pressure_cpu_waiting_seconds", 2.117093), entry("pressure_cpu_stalled_seconds", 1.022391),
+                entry("pressure_memory_waiting_seconds", 0.001532),
+                entry("pressure_memory_stalled_seconds", 0.00148),
+                entry("pressure_io_waiting_seconds", 0.85321), entry("pressure_io_stalled_seconds", 0.790415));
+    }
+
+    @Test
+    void pressureOnAHybridHostComesFromTheCgroup2TreeMirroringTheInstance() throws Exception {
+        var pressure = new PressureCollector(Fixtures.cgroups("cgroup-v1"), TTL);
+
+        assertThat(values(pressure.collect(V1))).contains(
+                entry("pressure_cpu_waiting_seconds", 6.763724), entry("pressure_cpu_stalled_seconds", 6.761719),
+                entry("pressure_io_waiting_seconds", 0.0));
+    }
+
+    @Test
+    void pressureOnAPureV1HostIsUnavailableRatherThanZero() {
+        var mounts = CgroupMounts.parse(Fixtures.text("cgroup-v1", "proc/self/mountinfo"))
+                .under(Fixtures.root("cgroup-v1"));
+        var v1Only = new CgroupFiles(Fixtures.root("cgroup-v1").resolve("proc"),
+                new CgroupMounts(mounts.v1(), java.util.Optional.empty()));
+
+        assertThatThrownBy(() -> new PressureCollector(v1Only, TTL).collect(V1))
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining("PSI");
+    }
+
+    @Test
+    void pressureOfAnOlderKernelLeavesOutTheCpuFullLineItDoesNotWrite(@TempDir Path cgroup2) throws Exception {
+        Path dir = Files.createDirectories(cgroup2.resolve("old"));
+        Files.writeString(dir.resolve("cpu.pressure"), "some avg10=0.00 avg60=0.00 avg300=0.00 total=250000\n");
+        Files.writeString(dir.resolve("memory.pressure"),
+                "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        var cgroups = new CgroupFiles(cgroup2.resolve("no-proc"),
+                new CgroupMounts(Map.of(), java.util.Optional.of(new CgroupMounts.Mount("/", cgroup2))));
+
+        var values = values(new PressureCollector(cgroups, TTL).collect(Fixtures.byCgroup("old", "/old")));
+
+        assertThat(values).containsExactly(entry("pressure_cpu_waiting_seconds", 0.25),
+                entry("pressure_memory_waiting_seconds", 0.0), entry("pressure_memory_stalled_seconds", 0.0));
+    }
+
+    @Test
+    void pressureWithoutAnyPsiFileIsUnavailable(@TempDir Path cgroup2) throws Exception {
+        Files.createDirectories(cgroup2.resolve("nopsi"));
+        var cgroups = new CgroupFiles(cgroup2.resolve("no-proc"),
+                new CgroupMounts(Map.of(), java.util.Optional.of(new CgroupMounts.Mount("/", cgroup2))));
+
+        assertThatThrownBy(() -> new PressureCollector(cgroups, TTL).collect(Fixtures.byCgroup("n", "/nopsi")))
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining("psi=0");
     }
 
     @Test
@@ -64,11 +150,26 @@ class DetailCollectorsOnFixturesTest {
 
     @Test
     void diskOnV1AndV2() throws Exception {
-        assertThat(values(new DiskCollector(Fixtures.cgroups("cgroup-v1"), TTL).collect(V1))).containsExactly(
+        assertThat(values(new DiskCollector(Fixtures.cgroups("cgroup-v1"), Fixtures.devices("cgroup-v1"), TTL)
+                .collect(V1))).contains(
                 entry("disk_read_bytes", 2_621_440.0), entry("disk_written_bytes", 2_650_112.0),
                 entry("disk_reads", 40.0), entry("disk_writes", 48.0));
-        assertThat(values(new DiskCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2)))
-                .contains(entry("disk_read_bytes", 182_456_320.0), entry("disk_writes", 2129.0));
+        assertThat(values(new DiskCollector(Fixtures.cgroups("cgroup-v2"), Fixtures.devices("cgroup-v2"), TTL)
+                .collect(V2))).contains(entry("disk_read_bytes", 182_456_320.0), entry("disk_writes", 2129.0));
+    }
+
+    @Test
+    void diskPerDeviceIsLabelledWithNumberAndNameWhereTheServerHasOne() throws Exception {
+        var v2 = new DiskCollector(Fixtures.cgroups("cgroup-v2"), Fixtures.devices("cgroup-v2"), TTL).collect(V2);
+        var v1 = new DiskCollector(Fixtures.cgroups("cgroup-v1"), Fixtures.devices("cgroup-v1"), TTL).collect(V1);
+
+        assertThat(perDevice(v2, "disk_device_read_bytes")).containsOnly(
+                entry("259:0 nvme0n1", 182_452_224.0), entry("253:0 ", 4096.0));
+        assertThat(perDevice(v2, "disk_device_written_bytes")).containsEntry("253:0 ", 1_048_576.0);
+        assertThat(perDevice(v2, "disk_device_reads")).containsEntry("259:0 nvme0n1", 4120.0);
+        assertThat(perDevice(v2, "disk_device_writes")).containsEntry("259:0 nvme0n1", 1873.0);
+        assertThat(perDevice(v1, "disk_device_written_bytes")).containsExactly(entry("254:0 vda", 2_650_112.0));
+        assertThat(perDevice(v1, "disk_device_writes")).containsExactly(entry("254:0 vda", 48.0));
     }
 
     @Test
@@ -83,14 +184,33 @@ class DetailCollectorsOnFixturesTest {
     void newCountersAreExposedWithTotalSuffixAndBaseUnits() throws Exception {
         List<MetricSnapshot> all = new java.util.ArrayList<>();
         all.addAll(new TcpCollector(Fixtures.cgroups("cgroup-v2"), Fixtures.proc("cgroup-v2"), TTL).collect(V2));
-        all.addAll(new DiskCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2));
+        all.addAll(new DiskCollector(Fixtures.cgroups("cgroup-v2"), Fixtures.devices("cgroup-v2"), TTL).collect(V2));
         all.addAll(new MemoryDetailCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2));
+        all.addAll(new PressureCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2));
+        all.addAll(new CpuCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2));
 
         String text = PrometheusTextFormatWriter.create().toDebugString(new MetricSnapshots(all));
 
         assertThat(text).contains("# TYPE tcp_active_opens_total counter", "tcp_active_opens_total 2.0",
                 "# TYPE tcp_current_established gauge", "disk_read_bytes_total 1.8245632E8",
-                "mem_oom_kills_total 1.0", "mem_max_events_total 3.0", "# TYPE mem_rss_bytes gauge");
+                "mem_oom_kills_total 1.0", "mem_max_events_total 3.0", "# TYPE mem_rss_bytes gauge",
+                "# TYPE pressure_cpu_waiting_seconds_total counter", "pressure_cpu_waiting_seconds_total 2.117093",
+                "pressure_io_stalled_seconds_total 0.790415", "mem_oom_events_total 1.0",
+                "mem_major_page_faults_total 121.0", "# TYPE mem_peak_bytes gauge", "mem_peak_bytes 5.2375552E7",
+                "# TYPE cpu_period_seconds gauge", "cpu_period_seconds 0.1", "cpu_quota_seconds 0.02",
+                "disk_device_read_bytes_total{device=\"259:0\",device_name=\"nvme0n1\"} 1.82452224E8",
+                "disk_device_read_bytes_total{device=\"253:0\",device_name=\"\"} 4096.0");
+    }
+
+    /** {@code "<device> <device_name>"} → value of each data point of a per-device counter. */
+    private static Map<String, Double> perDevice(List<MetricSnapshot> snapshots, String metric) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        var s = (CounterSnapshot) snapshots.stream().filter(m -> m.getMetadata().getName().equals(metric))
+                .findFirst().orElseThrow();
+        for (var p : s.getDataPoints()) {
+            out.put(p.getLabels().get("device") + " " + p.getLabels().get("device_name"), p.getValue());
+        }
+        return out;
     }
 
     private static Map<String, Double> values(List<MetricSnapshot> snapshots) {

@@ -51,6 +51,11 @@ final class Fixtures {
                 CgroupMounts.parse(text(name, "proc/self/mountinfo")).under(root));
     }
 
+    /** Block device names of a fixture tree ({@code sys/dev/block/<maj:min>/uevent}). */
+    static BlockDevices devices(String name) {
+        return new BlockDevices(root(name).resolve("sys/dev/block"));
+    }
+
     static ProcFiles proc(String name) {
         return new ProcFiles(root(name).resolve("proc"));
     }

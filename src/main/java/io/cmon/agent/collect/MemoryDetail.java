@@ -66,7 +66,7 @@ public record MemoryDetail(long cacheBytes, long rssBytes, OptionalLong shmemByt
         long rss = stat.get("total_rss").orElse(stat.require("rss"));
         OptionalLong oomKill = oomControl == null ? OptionalLong.empty()
                 : KeyedValues.parse(oomControl).get("oom_kill");
-        // v1 tracks no activations, and refaults only since 5.9 (split into anon and file)
+        // v1 memory.stat has no activations, and refaults only on recent kernels
         Paging paging = new Paging(hierarchical(stat, "pgfault"), hierarchical(stat, "pgmajfault"),
                 hierarchical(stat, "workingset_refault_anon"), hierarchical(stat, "workingset_refault_file"),
                 OptionalLong.empty(), OptionalLong.empty());

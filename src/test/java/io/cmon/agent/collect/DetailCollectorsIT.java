@@ -142,27 +142,33 @@ class DetailCollectorsIT {
     }
 
     @Test
-    void directWritesOfTheInstanceAreCountedOnTheDeviceTheyWentToWithItsName(@TempDir Path dir) throws Exception {
+    void directWritesOfTheInstanceAreCountedOnTheDeviceTheyWentToWithItsNameAndIoPressure(@TempDir Path dir)
+            throws Exception {
         String device = wholeDisk(dir);
-        // kernels ≥ 6.x count v1 throttle statistics only where blk-throttle is active: a rule no one reaches
-        cgroup.set("blkio", "blkio.throttle.write_bps_device", device + " 1099511627776");
-        Path file = dir.resolve("written");
-        Process writer = cgroup.startInside("sh", "-c", "read go; dd if=/dev/zero of=" + file
-                + " bs=65536 count=40 oflag=direct; exec sleep 60");
-        Instance instance = declared(writer.pid(), null);
-        MetricSnapshots before = collect(instance);
+        try (TestCgroup writing = TestCgroup.create("cpu", "blkio", "unified")) {
+            // kernels ≥ 6.x count v1 throttle statistics only where blk-throttle is active: a rule no one reaches
+            writing.set("blkio", "blkio.throttle.write_bps_device", device + " 1099511627776");
+            Path file = dir.resolve("written");
+            Process writer = writing.startInside("sh", "-c", "read go; dd if=/dev/zero of=" + file
+                    + " bs=65536 count=40 oflag=direct; exec sleep 60");
+            Instance instance = declared(writer.pid(), null);
+            MetricSnapshots before = collect(instance);
 
-        writer.getOutputStream().write('\n'); // now that it is in the cgroup
-        writer.getOutputStream().flush();
-        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(1100))
-                .until(() -> deviceValue(collect(instance), "disk_device_written_bytes", device) >= 40 * 65536);
-        Thread.sleep(1100);
-        MetricSnapshots after = collect(instance);
+            writer.getOutputStream().write('\n'); // now that it is in the cgroup
+            writer.getOutputStream().flush();
+            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(1100))
+                    .until(() -> deviceValue(collect(instance), "disk_device_written_bytes", device) >= 40 * 65536);
+            Thread.sleep(1100);
+            MetricSnapshots after = collect(instance);
 
-        assertThat(deviceValue(before, "disk_device_written_bytes", device)).isZero();
-        assertThat(deviceValue(after, "disk_device_writes", device)).isGreaterThanOrEqualTo(40);
-        assertThat(value(after, "disk_written_bytes")).isGreaterThanOrEqualTo(40 * 65536);
-        assertThat(deviceName(after, "disk_device_written_bytes", device)).isEqualTo(partitionsName(device));
+            assertThat(deviceValue(before, "disk_device_written_bytes", device)).isZero();
+            assertThat(deviceValue(after, "disk_device_writes", device)).isGreaterThanOrEqualTo(40);
+            assertThat(value(after, "disk_written_bytes")).isGreaterThanOrEqualTo(40 * 65536);
+            assertThat(deviceName(after, "disk_device_written_bytes", device)).isEqualTo(partitionsName(device));
+            // each direct write waits for the device: time the instance's only task spent in I/O wait
+            assertThat(value(after, "pressure_io_waiting_seconds"))
+                    .isGreaterThan(value(before, "pressure_io_waiting_seconds"));
+        }
     }
 
     /** {@code major:minor} of the disk holding {@code dir} (the disk, not a partition: blkio counts per disk). */

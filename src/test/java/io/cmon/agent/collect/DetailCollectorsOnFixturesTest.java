@@ -173,6 +173,19 @@ class DetailCollectorsOnFixturesTest {
     }
 
     @Test
+    void aCgroupWithoutIoYetHasZeroSumsAndNoPerDeviceSeries(@TempDir Path cgroup2) throws Exception {
+        Files.writeString(Files.createDirectories(cgroup2.resolve("idle")).resolve("io.stat"), "");
+        var cgroups = new CgroupFiles(cgroup2.resolve("no-proc"),
+                new CgroupMounts(Map.of(), java.util.Optional.of(new CgroupMounts.Mount("/", cgroup2))));
+
+        var snapshots = new DiskCollector(cgroups, new BlockDevices(cgroup2.resolve("no-sys")), TTL)
+                .collect(Fixtures.byCgroup("idle", "/idle"));
+        String text = PrometheusTextFormatWriter.create().toDebugString(new MetricSnapshots(snapshots));
+
+        assertThat(text).contains("disk_written_bytes_total 0.0").doesNotContain("disk_device_written_bytes_total{");
+    }
+
+    @Test
     void processesOnV1AndV2() throws Exception {
         assertThat(values(new ProcessesCollector(Fixtures.cgroups("cgroup-v1"), Fixtures.proc("cgroup-v1"), TTL)
                 .collect(V1))).containsExactly(entry("processes_current", 2.0), entry("processes_limit", 32768.0));

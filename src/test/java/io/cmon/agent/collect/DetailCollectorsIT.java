@@ -111,6 +111,25 @@ class DetailCollectorsIT {
     }
 
     @Test
+    void programsStartedInTheInstanceAreCountedAsItsPageFaults() throws Exception {
+        // every exec maps a fresh program image: tens of page faults each, charged to the instance's memory cgroup
+        Process starter = cgroup.startInside("sh", "-c",
+                "read go; i=0; while [ $i -lt 100 ]; do /bin/true; i=$((i+1)); done; echo done; exec sleep 60");
+        Instance instance = declared(0, cgroup.path());
+        MetricSnapshots before = collect(instance);
+
+        starter.getOutputStream().write('\n');
+        starter.getOutputStream().flush();
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(1100))
+                .until(() -> value(collect(instance), "mem_page_faults") - value(before, "mem_page_faults") >= 100);
+        MetricSnapshots after = collect(instance);
+
+        // pages charged since the move: the high-water mark of the cgroup is above nothing
+        assertThat(value(after, "mem_peak_bytes")).isPositive();
+        assertThat(value(after, "mem_page_faults")).isGreaterThanOrEqualTo(value(before, "mem_page_faults") + 100);
+    }
+
+    @Test
     void onAHybridHostPsiOfTheCgroup2TreeMirroringTheInstanceGrowsWhenItIsThrottled() throws Exception {
         // the same cgroup on the v1 hierarchies and in the controller-less cgroup2 tree, as Docker and systemd do
         try (TestCgroup mirrored = TestCgroup.create("cpu", "cpuacct", "memory", "unified")) {

@@ -27,6 +27,8 @@ class DetailCollectorsOnFixturesTest {
 
     private static final Instance V1 = Fixtures.running("v1", Fixtures.V1_PID);
     private static final Instance V2 = Fixtures.running("v2", Fixtures.V2_PID);
+    /** Declared by cgroup: a shell in it was OOM-killed under memory.max 32 MiB. */
+    private static final Instance V2_OOM = Fixtures.byCgroup("oom", "/cmon-it/oom");
     private static final Duration TTL = Duration.ofSeconds(1);
 
     @Test
@@ -35,8 +37,8 @@ class DetailCollectorsOnFixturesTest {
                 .contains(entry("cpu_quota_cores", 0.2), entry("cpu_periods", 87.0),
                         entry("cpu_quota_seconds", 0.02), entry("cpu_period_seconds", 0.1));
         assertThat(values(new CpuCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2)))
-                .contains(entry("cpu_quota_cores", 0.2), entry("cpu_throttled_periods", 311.0),
-                        entry("cpu_throttled_seconds", 4.018734), entry("cpu_periods", 15_220.0),
+                .contains(entry("cpu_quota_cores", 0.2), entry("cpu_throttled_periods", 555.0),
+                        entry("cpu_throttled_seconds", 39.808087), entry("cpu_periods", 574.0),
                         entry("cpu_quota_seconds", 0.02), entry("cpu_period_seconds", 0.1));
     }
 
@@ -44,7 +46,7 @@ class DetailCollectorsOnFixturesTest {
     void uncappedCpuHasAPeriodButNoQuota() throws Exception {
         var cpu = new CpuCollector(Fixtures.cgroups("cgroup-v2"), TTL);
 
-        var values = values(cpu.collect(Fixtures.byCgroup("u", "/system.slice/docker-unlimited.scope")));
+        var values = values(cpu.collect(V2_OOM)); // cpu.max "max 100000"
 
         assertThat(values).contains(entry("cpu_period_seconds", 0.1))
                 .doesNotContainKeys("cpu_quota_cores", "cpu_quota_seconds");
@@ -62,16 +64,23 @@ class DetailCollectorsOnFixturesTest {
     }
 
     @Test
-    void memoryDetailOnV2() throws Exception {
+    void memoryDetailOnV2OfAnOomKilledInstance() throws Exception {
+        assertThat(values(new MemoryDetailCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2_OOM)))
+                .containsExactly(entry("mem_cache_bytes", 49_152.0), entry("mem_rss_bytes", 110_592.0),
+                        entry("mem_shmem_bytes", 0.0), entry("mem_kernel_bytes", 69_632.0),
+                        entry("mem_peak_bytes", 33_554_432.0), entry("mem_page_faults", 3720.0),
+                        entry("mem_major_page_faults", 5.0), entry("mem_workingset_refault_anon", 0.0),
+                        entry("mem_workingset_refault_file", 42.0), entry("mem_workingset_activate_anon", 0.0),
+                        entry("mem_workingset_activate_file", 5.0), entry("mem_oom_kills", 1.0),
+                        entry("mem_max_events", 233.0), entry("mem_high_events", 0.0), entry("mem_low_events", 0.0),
+                        entry("mem_oom_events", 2.0), entry("mem_oom_group_kills", 0.0));
+    }
+
+    @Test
+    void memoryDetailOnV2OfAnInstanceThatWroteToTmpfs() throws Exception {
         assertThat(values(new MemoryDetailCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2)))
-                .containsExactly(entry("mem_cache_bytes", 23_744_512.0), entry("mem_rss_bytes", 20_639_744.0),
-                        entry("mem_shmem_bytes", 0.0), entry("mem_kernel_bytes", 3_530_752.0),
-                        entry("mem_peak_bytes", 52_375_552.0), entry("mem_page_faults", 16_914.0),
-                        entry("mem_major_page_faults", 121.0), entry("mem_workingset_refault_anon", 0.0),
-                        entry("mem_workingset_refault_file", 0.0), entry("mem_workingset_activate_anon", 0.0),
-                        entry("mem_workingset_activate_file", 0.0), entry("mem_oom_kills", 1.0),
-                        entry("mem_max_events", 3.0), entry("mem_high_events", 0.0), entry("mem_low_events", 0.0),
-                        entry("mem_oom_events", 1.0), entry("mem_oom_group_kills", 0.0));
+                .contains(entry("mem_shmem_bytes", 8_388_608.0), entry("mem_peak_bytes", 17_448_960.0),
+                        entry("mem_oom_kills", 0.0));
     }
 
     @Test
@@ -79,10 +88,11 @@ class DetailCollectorsOnFixturesTest {
         var pressure = new PressureCollector(Fixtures.cgroups("cgroup-v2"), TTL);
 
         assertThat(values(pressure.collect(V2))).containsExactly(
-                entry("pressure_cpu_waiting_seconds", 2.117093), entry("pressure_cpu_stalled_seconds", 1.022391),
-                entry("pressure_memory_waiting_seconds", 0.001532),
-                entry("pressure_memory_stalled_seconds", 0.00148),
-                entry("pressure_io_waiting_seconds", 0.85321), entry("pressure_io_stalled_seconds", 0.790415));
+                entry("pressure_cpu_waiting_seconds", 42.518916), entry("pressure_cpu_stalled_seconds", 41.235956),
+                entry("pressure_memory_waiting_seconds", 0.0), entry("pressure_memory_stalled_seconds", 0.0),
+                entry("pressure_io_waiting_seconds", 0.044404), entry("pressure_io_stalled_seconds", 0.044404));
+        assertThat(values(pressure.collect(V2_OOM))).contains(
+                entry("pressure_memory_waiting_seconds", 0.0661), entry("pressure_memory_stalled_seconds", 0.036768));
     }
 
     @Test
@@ -136,7 +146,7 @@ class DetailCollectorsOnFixturesTest {
 
         assertThat(values(tcp.collect(V2))).containsExactly(
                 entry("tcp_active_opens", 2.0), entry("tcp_passive_opens", 1.0),
-                entry("tcp_failed_connection_attempts", 1.0), entry("tcp_retransmitted_segments", 0.0),
+                entry("tcp_failed_connection_attempts", 1.0), entry("tcp_retransmitted_segments", 1.0),
                 entry("tcp_current_established", 0.0), entry("tcp_listen_drops", 0.0));
     }
 
@@ -155,7 +165,8 @@ class DetailCollectorsOnFixturesTest {
                 entry("disk_read_bytes", 2_621_440.0), entry("disk_written_bytes", 2_650_112.0),
                 entry("disk_reads", 40.0), entry("disk_writes", 48.0));
         assertThat(values(new DiskCollector(Fixtures.cgroups("cgroup-v2"), Fixtures.devices("cgroup-v2"), TTL)
-                .collect(V2))).contains(entry("disk_read_bytes", 182_456_320.0), entry("disk_writes", 2129.0));
+                .collect(V2))).contains(entry("disk_read_bytes", 2_621_440.0), entry("disk_written_bytes", 2_621_440.0),
+                entry("disk_reads", 40.0), entry("disk_writes", 40.0));
     }
 
     @Test
@@ -163,23 +174,20 @@ class DetailCollectorsOnFixturesTest {
         var v2 = new DiskCollector(Fixtures.cgroups("cgroup-v2"), Fixtures.devices("cgroup-v2"), TTL).collect(V2);
         var v1 = new DiskCollector(Fixtures.cgroups("cgroup-v1"), Fixtures.devices("cgroup-v1"), TTL).collect(V1);
 
-        assertThat(perDevice(v2, "disk_device_read_bytes")).containsOnly(
-                entry("259:0 nvme0n1", 182_452_224.0), entry("253:0 ", 4096.0));
-        assertThat(perDevice(v2, "disk_device_written_bytes")).containsEntry("253:0 ", 1_048_576.0);
-        assertThat(perDevice(v2, "disk_device_reads")).containsEntry("259:0 nvme0n1", 4120.0);
-        assertThat(perDevice(v2, "disk_device_writes")).containsEntry("259:0 nvme0n1", 1873.0);
+        // the v2 capture has no /sys/dev/block: its device has no name there, and is reported without one
+        assertThat(perDevice(v2, "disk_device_read_bytes")).containsExactly(entry("254:0 ", 2_621_440.0));
+        assertThat(perDevice(v2, "disk_device_written_bytes")).containsExactly(entry("254:0 ", 2_621_440.0));
+        assertThat(perDevice(v2, "disk_device_reads")).containsExactly(entry("254:0 ", 40.0));
+        assertThat(perDevice(v2, "disk_device_writes")).containsExactly(entry("254:0 ", 40.0));
         assertThat(perDevice(v1, "disk_device_written_bytes")).containsExactly(entry("254:0 vda", 2_650_112.0));
         assertThat(perDevice(v1, "disk_device_writes")).containsExactly(entry("254:0 vda", 48.0));
     }
 
     @Test
-    void aCgroupWithoutIoYetHasZeroSumsAndNoPerDeviceSeries(@TempDir Path cgroup2) throws Exception {
-        Files.writeString(Files.createDirectories(cgroup2.resolve("idle")).resolve("io.stat"), "");
-        var cgroups = new CgroupFiles(cgroup2.resolve("no-proc"),
-                new CgroupMounts(Map.of(), java.util.Optional.of(new CgroupMounts.Mount("/", cgroup2))));
-
-        var snapshots = new DiskCollector(cgroups, new BlockDevices(cgroup2.resolve("no-sys")), TTL)
-                .collect(Fixtures.byCgroup("idle", "/idle"));
+    void aCgroupWithoutIoYetHasZeroSumsAndNoPerDeviceSeries() throws Exception {
+        // captured: the OOM victim's cgroup did no block I/O, its io.stat is empty
+        var snapshots = new DiskCollector(Fixtures.cgroups("cgroup-v2"), Fixtures.devices("cgroup-v2"), TTL)
+                .collect(V2_OOM);
         String text = PrometheusTextFormatWriter.create().toDebugString(new MetricSnapshots(snapshots));
 
         assertThat(text).contains("disk_written_bytes_total 0.0").doesNotContain("disk_device_written_bytes_total{");
@@ -190,7 +198,7 @@ class DetailCollectorsOnFixturesTest {
         assertThat(values(new ProcessesCollector(Fixtures.cgroups("cgroup-v1"), Fixtures.proc("cgroup-v1"), TTL)
                 .collect(V1))).containsExactly(entry("processes_current", 2.0), entry("processes_limit", 32768.0));
         assertThat(values(new ProcessesCollector(Fixtures.cgroups("cgroup-v2"), Fixtures.proc("cgroup-v2"), TTL)
-                .collect(V2))).containsExactly(entry("processes_current", 7.0), entry("processes_limit", 512.0));
+                .collect(V2))).containsExactly(entry("processes_current", 2.0), entry("processes_limit", 64.0));
     }
 
     @Test
@@ -198,21 +206,20 @@ class DetailCollectorsOnFixturesTest {
         List<MetricSnapshot> all = new java.util.ArrayList<>();
         all.addAll(new TcpCollector(Fixtures.cgroups("cgroup-v2"), Fixtures.proc("cgroup-v2"), TTL).collect(V2));
         all.addAll(new DiskCollector(Fixtures.cgroups("cgroup-v2"), Fixtures.devices("cgroup-v2"), TTL).collect(V2));
-        all.addAll(new MemoryDetailCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2));
+        all.addAll(new MemoryDetailCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2_OOM));
         all.addAll(new PressureCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2));
         all.addAll(new CpuCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2));
 
         String text = PrometheusTextFormatWriter.create().toDebugString(new MetricSnapshots(all));
 
         assertThat(text).contains("# TYPE tcp_active_opens_total counter", "tcp_active_opens_total 2.0",
-                "# TYPE tcp_current_established gauge", "disk_read_bytes_total 1.8245632E8",
-                "mem_oom_kills_total 1.0", "mem_max_events_total 3.0", "# TYPE mem_rss_bytes gauge",
-                "# TYPE pressure_cpu_waiting_seconds_total counter", "pressure_cpu_waiting_seconds_total 2.117093",
-                "pressure_io_stalled_seconds_total 0.790415", "mem_oom_events_total 1.0",
-                "mem_major_page_faults_total 121.0", "# TYPE mem_peak_bytes gauge", "mem_peak_bytes 5.2375552E7",
+                "# TYPE tcp_current_established gauge", "disk_read_bytes_total 2621440.0",
+                "mem_oom_kills_total 1.0", "mem_max_events_total 233.0", "# TYPE mem_rss_bytes gauge",
+                "# TYPE pressure_cpu_waiting_seconds_total counter", "pressure_cpu_waiting_seconds_total 42.518916",
+                "pressure_io_stalled_seconds_total 0.044404", "mem_oom_events_total 2.0",
+                "mem_major_page_faults_total 5.0", "# TYPE mem_peak_bytes gauge", "mem_peak_bytes 3.3554432E7",
                 "# TYPE cpu_period_seconds gauge", "cpu_period_seconds 0.1", "cpu_quota_seconds 0.02",
-                "disk_device_read_bytes_total{device=\"259:0\",device_name=\"nvme0n1\"} 1.82452224E8",
-                "disk_device_read_bytes_total{device=\"253:0\",device_name=\"\"} 4096.0");
+                "disk_device_read_bytes_total{device=\"254:0\",device_name=\"\"} 2621440.0");
     }
 
     /** {@code "<device> <device_name>"} → value of each data point of a per-device counter. */

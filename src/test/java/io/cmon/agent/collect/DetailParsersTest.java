@@ -28,8 +28,7 @@ class DetailParsersTest {
     @Test
     void noCpuCapIsNoQuotaRatherThanZeroCoresButKeepsThePeriod() {
         assertThat(CpuQuota.parseV1("-1\n", "100000\n")).isEqualTo(new CpuQuota(OptionalLong.empty(), 100_000));
-        assertThat(CpuQuota.parseV2(Fixtures.text("cgroup-v2",
-                "sys/fs/cgroup/system.slice/docker-unlimited.scope/cpu.max")))
+        assertThat(CpuQuota.parseV2(Fixtures.v2("cmon-it/oom", "cpu.max")))
                 .isEqualTo(new CpuQuota(OptionalLong.empty(), 100_000));
         assertThat(CpuQuota.parseV2("max 100000\n").cores()).isEmpty();
         assertThat(CpuQuota.parseV2("150000 50000\n").cores()).hasValue(3.0);
@@ -76,16 +75,29 @@ class DetailParsersTest {
 
     @Test
     void memoryDetailOnV2TakesMemoryStatMemoryEventsAndPeak() {
+        // a shell that grew past memory.max 32 MiB without swap and was OOM-killed; a sleeper remains
+        var d = MemoryDetail.parseV2(Fixtures.v2("cmon-it/oom", "memory.stat"),
+                Fixtures.v2("cmon-it/oom", "memory.events"), Fixtures.v2("cmon-it/oom", "memory.peak"));
+
+        assertThat(d).isEqualTo(new MemoryDetail(49_152, 110_592, OptionalLong.of(0),
+                OptionalLong.of(69_632), OptionalLong.of(33_554_432),
+                new MemoryDetail.Paging(OptionalLong.of(3720), OptionalLong.of(5), OptionalLong.of(0),
+                        OptionalLong.of(42), OptionalLong.of(0), OptionalLong.of(5)),
+                new MemoryDetail.Events(OptionalLong.of(0), OptionalLong.of(0), OptionalLong.of(233),
+                        OptionalLong.of(2), OptionalLong.of(1), OptionalLong.of(0)),
+                OptionalLong.empty()));
+    }
+
+    @Test
+    void tmpfsPagesOfTheV2InstanceAreItsShmem() {
+        // captured after the instance wrote 8 MiB to a tmpfs
         var d = MemoryDetail.parseV2(Fixtures.v2("memory.stat"), Fixtures.v2("memory.events"),
                 Fixtures.v2("memory.peak"));
 
-        assertThat(d).isEqualTo(new MemoryDetail(23_744_512, 20_639_744, OptionalLong.of(0),
-                OptionalLong.of(3_530_752), OptionalLong.of(52_375_552),
-                new MemoryDetail.Paging(OptionalLong.of(16_914), OptionalLong.of(121), OptionalLong.of(0),
-                        OptionalLong.of(0), OptionalLong.of(0), OptionalLong.of(0)),
-                new MemoryDetail.Events(OptionalLong.of(0), OptionalLong.of(0), OptionalLong.of(3), OptionalLong.of(1),
-                        OptionalLong.of(1), OptionalLong.of(0)),
-                OptionalLong.empty()));
+        assertThat(d.shmemBytes()).hasValue(8_388_608);
+        assertThat(d.cacheBytes()).isGreaterThanOrEqualTo(8_388_608);
+        assertThat(d.kernelBytes()).hasValue(319_488);
+        assertThat(d.peakBytes()).hasValue(17_448_960);
     }
 
     @Test
@@ -137,7 +149,7 @@ class DetailParsersTest {
         var tcp = TcpStats.parse(Fixtures.text("cgroup-v2", V2_NS + "snmp"), Fixtures.text("cgroup-v2",
                 V2_NS + "netstat"));
 
-        assertThat(tcp).isEqualTo(new TcpStats(2, 1, 1, 0, 0, OptionalLong.of(0)));
+        assertThat(tcp).isEqualTo(new TcpStats(2, 1, 1, 1, 0, OptionalLong.of(0)));
     }
 
     @Test
@@ -179,11 +191,17 @@ class DetailParsersTest {
 
     @Test
     void v2IoStatPerDeviceAndSummed() {
-        assertThat(DiskIo.devicesV2(Fixtures.v2("io.stat"))).containsExactly(
-                new DiskIo.Device("259:0", 182_452_224, 35_631_104, 4120, 1873),
-                new DiskIo.Device("253:0", 4096, 1_048_576, 1, 256));
-        assertThat(DiskIo.parseV2(Fixtures.v2("io.stat")))
-                .isEqualTo(new DiskIo(182_456_320, 36_679_680, 4121, 2129));
+        // captured: 40 × 64 KiB written and read with O_DIRECT on the guest's virtio disk (254:0)
+        assertThat(DiskIo.devicesV2(Fixtures.v2("io.stat")))
+                .containsExactly(new DiskIo.Device("254:0", 2_621_440, 2_621_440, 40, 40));
+        assertThat(DiskIo.parseV2(Fixtures.v2("io.stat"))).isEqualTo(new DiskIo(2_621_440, 2_621_440, 40, 40));
+        String twoDevices = "254:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n"
+                + "8:0 rbytes=100 wbytes=200 rios=10 wios=20 dbytes=0 dios=0\n";
+        assertThat(DiskIo.devicesV2(twoDevices)).containsExactly(
+                new DiskIo.Device("254:0", 10, 20, 1, 2), new DiskIo.Device("8:0", 100, 200, 10, 20));
+        assertThat(DiskIo.parseV2(twoDevices)).isEqualTo(new DiskIo(110, 220, 11, 22));
+        // captured: a cgroup that did no block I/O has an empty io.stat
+        assertThat(DiskIo.devicesV2(Fixtures.v2("cmon-it/oom", "io.stat"))).isEmpty();
         assertThat(DiskIo.parseV2("")).isEqualTo(new DiskIo(0, 0, 0, 0));
     }
 
@@ -201,7 +219,10 @@ class DetailParsersTest {
         assertThat(Pids.parse(Fixtures.v1("pids", "pids.current"), Fixtures.v1("pids", "pids.max"), 32768))
                 .isEqualTo(new Pids(2, 32768));
         assertThat(Pids.parse(Fixtures.v2("pids.current"), Fixtures.v2("pids.max"), 32768))
-                .isEqualTo(new Pids(7, 512));
+                .isEqualTo(new Pids(2, 64));
+        String cgfs = "docker/" + Fixtures.V2_CGFS_ID;
+        assertThat(Pids.parse(Fixtures.v2(cgfs, "pids.current"), Fixtures.v2(cgfs, "pids.max"), 32768))
+                .isEqualTo(new Pids(2, 32768));
         assertThat(Optional.of(Pids.parse("1", "99999999", 4194304).limit())).contains(4194304L);
     }
 }

@@ -139,13 +139,20 @@ class AgentIT {
     void busyContainersCpuUserUsageGrowsBetweenScrapes() throws Exception {
         // capped at a fifth of a CPU: the machine is shared
         String uuid = runAndAwait(List.of("--cpus", "0.2"), "sh", "-c", "while :; do :; done");
-        double first = value(metrics(uuid), "cpu_user_usage");
+        String firstScrape = metrics(uuid);
+        double first = value(firstScrape, "cpu_user_usage");
         Thread.sleep(1500); // > the cpu collector's 1 s TTL
 
-        double second = value(metrics(uuid), "cpu_user_usage");
+        String secondScrape = metrics(uuid);
+        double second = value(secondScrape, "cpu_user_usage");
 
         System.out.printf("cpu_user_usage: %.0f → %.0f ns over 1.5 s%n", first, second);
         assertThat(second - first).isGreaterThan(50_000_000); // ≥ 50 ms of the ~300 ms allowed
+        assertThat(value(secondScrape, "cpu_quota_seconds")).isEqualTo(0.02); // --cpus 0.2 of a 100 ms period
+        // Docker puts the container in the hybrid host's cgroup2 tree too: its PSI shows the throttled waiting
+        assertThat(value(secondScrape, "pressure_metrics_available_boolean")).isEqualTo(1.0);
+        assertThat(value(secondScrape, "pressure_cpu_waiting_seconds_total")
+                - value(firstScrape, "pressure_cpu_waiting_seconds_total")).isGreaterThan(0.5);
     }
 
     @Test

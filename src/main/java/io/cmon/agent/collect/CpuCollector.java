@@ -9,8 +9,9 @@ import java.util.Optional;
 
 /**
  * {@code cpu_user_usage}, {@code cpu_sys_usage}, {@code cpu_wait_time} (ns; see {@link CpuStat} for what "wait" is
- * on each cgroup version), the CFS bandwidth counters of the cgroup and its CPU cap ({@code cpu_quota_cores}, left
- * out when uncapped).
+ * on each cgroup version), the CFS bandwidth counters of the cgroup and its CPU cap ({@code cpu_quota_cores} and
+ * {@code cpu_quota_seconds}, left out when uncapped; {@code cpu_period_seconds} whenever the kernel has CFS
+ * bandwidth control).
  */
 public final class CpuCollector implements Collector {
 
@@ -47,8 +48,16 @@ public final class CpuCollector implements Collector {
                         stat.throttledPeriods()),
                 Metrics.counter("cpu_throttled_seconds", "time held off the CPU by the CPU quota",
                         stat.throttledNs() / 1e9)));
-        quota(cg).ifPresent(q -> out.add(Metrics.gauge("cpu_quota_cores",
-                "CPUs' worth of time the CFS quota allows per period (absent: no cap)", q.cores())));
+        Optional<CpuQuota> bandwidth = quota(cg);
+        if (bandwidth.isPresent()) {
+            CpuQuota q = bandwidth.get();
+            q.cores().ifPresent(cores -> out.add(Metrics.gauge("cpu_quota_cores",
+                    "CPUs' worth of time the CFS quota allows per period (absent: no cap)", cores)));
+            q.quotaUs().ifPresent(us -> out.add(Metrics.gauge("cpu_quota_seconds",
+                    "CPU time the CFS quota allows per period (absent: no cap)", us / 1e6)));
+            out.add(Metrics.gauge("cpu_period_seconds", "length of the CFS bandwidth period",
+                    q.periodUs() / 1e6));
+        }
         return out;
     }
 
@@ -58,10 +67,10 @@ public final class CpuCollector implements Collector {
             Optional<String> period = cg.readV1("cpu", "cpu.cfs_period_us");
             // a kernel without CONFIG_CFS_BANDWIDTH has neither file: no cap to report
             return quota.isPresent() && period.isPresent()
-                    ? CpuQuota.parseV1(quota.get(), period.get()) : Optional.empty();
+                    ? Optional.of(CpuQuota.parseV1(quota.get(), period.get())) : Optional.empty();
         }
         Optional<String> max = cg.readV2("cpu.max");
-        return max.isPresent() ? CpuQuota.parseV2(max.get()) : Optional.empty();
+        return max.map(CpuQuota::parseV2);
     }
 
     static CpuStat read(InstanceCgroup cg) throws Exception {

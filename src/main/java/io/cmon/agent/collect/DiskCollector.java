@@ -1,23 +1,32 @@
 package io.cmon.agent.collect;
 
 import io.cmon.agent.runtime.Instance;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.ToLongFunction;
 
 /**
- * Block I/O of the instance's cgroup, summed over devices: v1 {@code blkio.throttle.io_service_bytes[_recursive]}
- * and {@code io_serviced[_recursive]}, v2 {@code io.stat}. See docs/metrics.md for what v1 counts.
+ * Block I/O of the instance's cgroup: v1 {@code blkio.throttle.io_service_bytes[_recursive]} and
+ * {@code io_serviced[_recursive]}, v2 {@code io.stat}. Summed over devices ({@code disk_read_bytes_total}, …) and per
+ * device ({@code disk_device_read_bytes_total{device="259:0",device_name="nvme0n1"}}, …; {@code device_name} is
+ * empty when the server has no name for the number). See docs/metrics.md for what v1 counts.
  */
 public final class DiskCollector implements Collector {
 
     private final CgroupFiles cgroups;
+    private final BlockDevices devices;
     private final Duration ttl;
 
-    public DiskCollector(CgroupFiles cgroups, Duration ttl) {
+    public DiskCollector(CgroupFiles cgroups, BlockDevices devices, Duration ttl) {
         this.cgroups = cgroups;
+        this.devices = devices;
         this.ttl = ttl;
     }
 
@@ -33,20 +42,43 @@ public final class DiskCollector implements Collector {
 
     @Override
     public List<MetricSnapshot> collect(Instance instance) throws Exception {
-        DiskIo io = read(cgroups.resolve(instance));
+        List<DiskIo.Device> perDevice = read(cgroups.resolve(instance));
+        DiskIo io = DiskIo.sum(perDevice);
+        List<Labels> labels = new ArrayList<>(perDevice.size());
+        for (DiskIo.Device d : perDevice) {
+            labels.add(Labels.of("device", d.device(), "device_name", devices.name(d.device()).orElse("")));
+        }
         return List.of(
                 Metrics.counter("disk_read_bytes", "bytes read from block devices", io.readBytes()),
                 Metrics.counter("disk_written_bytes", "bytes written to block devices", io.writtenBytes()),
                 Metrics.counter("disk_reads", "read operations on block devices", io.reads()),
-                Metrics.counter("disk_writes", "write operations on block devices", io.writes()));
+                Metrics.counter("disk_writes", "write operations on block devices", io.writes()),
+                perDevice("disk_device_read_bytes", "bytes read from the block device", perDevice, labels,
+                        DiskIo.Device::readBytes),
+                perDevice("disk_device_written_bytes", "bytes written to the block device", perDevice, labels,
+                        DiskIo.Device::writtenBytes),
+                perDevice("disk_device_reads", "read operations on the block device", perDevice, labels,
+                        DiskIo.Device::reads),
+                perDevice("disk_device_writes", "write operations on the block device", perDevice, labels,
+                        DiskIo.Device::writes));
     }
 
-    static DiskIo read(InstanceCgroup cg) throws Exception {
+    private static CounterSnapshot perDevice(String name, String help, List<DiskIo.Device> devices,
+                                             List<Labels> labels, ToLongFunction<DiskIo.Device> value) {
+        CounterSnapshot.Builder b = CounterSnapshot.builder().name(name).help(help);
+        for (int i = 0; i < devices.size(); i++) {
+            b.dataPoint(CounterDataPointSnapshot.builder().labels(labels.get(i))
+                    .value(value.applyAsLong(devices.get(i))).build());
+        }
+        return b.build();
+    }
+
+    static List<DiskIo.Device> read(InstanceCgroup cg) throws Exception {
         if (cg.onV1("blkio")) {
             // the recursive files include child cgroups, as memory.usage_in_bytes does (kernel ≥ 4.x)
-            return DiskIo.parseV1(v1(cg, "blkio.throttle.io_service_bytes"), v1(cg, "blkio.throttle.io_serviced"));
+            return DiskIo.devicesV1(v1(cg, "blkio.throttle.io_service_bytes"), v1(cg, "blkio.throttle.io_serviced"));
         }
-        return DiskIo.parseV2(cg.requireV2("io.stat"));
+        return DiskIo.devicesV2(cg.requireV2("io.stat"));
     }
 
     private static String v1(InstanceCgroup cg, String file) throws Exception {

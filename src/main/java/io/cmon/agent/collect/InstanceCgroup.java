@@ -42,6 +42,16 @@ public record InstanceCgroup(Map<String, Path> v1, Optional<Path> unified, boole
         return readV2(file).orElseThrow(() -> new IOException("no " + file + " in " + unified.orElse(null)));
     }
 
+    /**
+     * Whether the cgroup2 directory is the instance's own, so that its controller-less files (PSI) describe the
+     * instance: always on a v2 host (no v1 controller hierarchy, at most named ones like {@code name=systemd}); on a
+     * hybrid host only when the cgroup2 tree mirrors the instance's v1 path.
+     */
+    public boolean unifiedIsInstance() {
+        return unified.isPresent()
+                && (unifiedMirrorsV1 || v1.keySet().stream().allMatch(c -> c.startsWith("name=")));
+    }
+
     /** The directories holding the instance's tasks: its v1 cpu hierarchy (any v1 one if cpu is absent), else v2. */
     public Optional<Path> taskDir() {
         for (String controller : new String[] {"cpu", "cpuacct", "pids", "memory"}) {

@@ -63,11 +63,17 @@ public final class InstanceMetrics {
     }
 
     /**
-     * The baseline collectors and the detail ones beyond it (memory detail, TCP, disk, processes), reading this host's kernel through {@code cgroups} and {@code proc}. {@code background}
+     * The baseline collectors and the detail ones beyond it (memory detail, TCP, disk, processes, pressure), reading this host's kernel through {@code cgroups} and {@code proc}. {@code background}
      * runs the load sampler (every 5 s) and the filesystem walks (one at a time): give it two threads so a long walk
      * never delays a load sample.
      */
     public static List<Collector> standardCollectors(CgroupFiles cgroups, ProcFiles proc,
+                                                     ScheduledExecutorService background) {
+        return standardCollectors(cgroups, proc, BlockDevices.host(), background);
+    }
+
+    /** As above, with block device names from {@code devices} (a fixture tree's {@code sys/dev/block}). */
+    public static List<Collector> standardCollectors(CgroupFiles cgroups, ProcFiles proc, BlockDevices devices,
                                                      ScheduledExecutorService background) {
         Duration counters = Duration.ofSeconds(1);
         return List.of(
@@ -76,8 +82,9 @@ public final class InstanceMetrics {
                 new NetworkCollector(cgroups, proc, counters),
                 new MemoryDetailCollector(cgroups, counters),
                 new TcpCollector(cgroups, proc, counters),
-                new DiskCollector(cgroups, counters),
+                new DiskCollector(cgroups, devices, counters),
                 new ProcessesCollector(cgroups, proc, counters),
+                new PressureCollector(cgroups, counters),
                 new LoadCollector(cgroups, proc, background),
                 new FilesystemCollector(background, Duration.ofSeconds(10)),
                 new TimeCollector(Clock.systemUTC()));

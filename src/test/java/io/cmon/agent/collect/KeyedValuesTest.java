@@ -18,8 +18,8 @@ class KeyedValuesTest {
     void v2MemoryStat() {
         KeyedValues stat = KeyedValues.parse(Fixtures.v2("memory.stat"));
 
-        assertThat(stat.get("anon")).hasValue(20_639_744);
-        assertThat(stat.get("file")).hasValue(23_744_512);
+        assertThat(stat.get("anon")).hasValue(212_992);
+        assertThat(stat.get("file")).hasValue(16_384_000);
     }
 
     @Test

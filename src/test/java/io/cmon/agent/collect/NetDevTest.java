@@ -14,10 +14,19 @@ class NetDevTest {
     }
 
     @Test
-    void everyInterfaceOfTheNamespace() {
+    void capturedV2NamespaceWithLoopbackTraffic() {
         var interfaces = NetDev.parse(Fixtures.text("cgroup-v2", "proc/" + Fixtures.V2_PID + "/net/dev"));
 
-        assertThat(interfaces).containsExactly(
+        assertThat(interfaces).containsExactly(new NetDev.Interface("lo", 1_013_440, 258, 1_013_440, 258));
+    }
+
+    @Test
+    void everyInterfaceOfTheNamespace() {
+        String text = "Inter-|   Receive |  Transmit\n face |bytes packets|bytes packets\n"
+                + "    lo:   52040     412    0    0    0     0          0         0    52040     412    0    0    0     0       0          0\n"
+                + "  eth0: 8839222    6113    0    0    0     0          0         0   310428    4120    0    0    0     0       0          0\n";
+
+        assertThat(NetDev.parse(text)).containsExactly(
                 new NetDev.Interface("lo", 52040, 412, 52040, 412),
                 new NetDev.Interface("eth0", 8_839_222, 6113, 310_428, 4120));
     }

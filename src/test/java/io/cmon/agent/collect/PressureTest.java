@@ -13,24 +13,44 @@ class PressureTest {
                 "sys/fs/cgroup/unified/docker/" + Fixtures.V1_ID + "/cpu.pressure"));
 
         assertThat(p.some()).isEqualTo(new Pressure.Line(42.09, 9.40, 2.03, 6_763_724));
-        assertThat(p.full().totalUs()).isEqualTo(6_761_719);
+        assertThat(p.full()).map(Pressure.Line::totalUs).contains(6_761_719L);
     }
 
     @Test
     void parsesV2Fixture() {
         Pressure p = Pressure.parse(Fixtures.v2("cpu.pressure"));
 
-        assertThat(p.some().totalUs()).isEqualTo(2_117_093);
-        assertThat(p.some().avg10()).isEqualTo(1.53);
-        assertThat(p.full().totalUs()).isEqualTo(1_022_391);
+        assertThat(p.some()).isEqualTo(new Pressure.Line(75.29, 39.78, 12.57, 42_518_916));
+        assertThat(p.full()).map(Pressure.Line::totalUs).contains(41_235_956L);
     }
 
     @Test
-    void olderKernelsWithoutFullLineReadAsZeroFull() {
+    void parsesMemoryAndIoPressureOfTheV2Fixture() {
+        assertThat(Pressure.parse(Fixtures.v2("cmon-it/oom", "memory.pressure")).some().totalUs()).isEqualTo(66_100);
+        assertThat(Pressure.parse(Fixtures.v2("io.pressure")).full()).map(Pressure.Line::totalUs).contains(44_404L);
+    }
+
+    @Test
+    void cpuPressureOfKernelsBefore513HasNoFullLineAndNoFullValue() {
         Pressure p = Pressure.parse("some avg10=0.10 avg60=0.00 avg300=0.00 total=77\n");
 
         assertThat(p.some().totalUs()).isEqualTo(77);
-        assertThat(p.full().totalUs()).isZero();
+        assertThat(p.full()).isEmpty();
+    }
+
+    @Test
+    void blankAndUnknownLinesAreSkipped() {
+        Pressure p = Pressure.parse("\nsome avg10=0.00 avg60=0.00 avg300=0.00 total=5\n\n"
+                + "later avg10=0.00 avg60=0.00 avg300=0.00 total=9\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=3\n");
+
+        assertThat(p.some().totalUs()).isEqualTo(5);
+        assertThat(p.full()).map(Pressure.Line::totalUs).contains(3L);
+    }
+
+    @Test
+    void aMalformedTotalIsRejectedNotReadAsZero() {
+        assertThatThrownBy(() -> Pressure.parse("some avg10=0.00 avg60=0.00 avg300=0.00 sum=5\n"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("total");
     }
 
     @Test

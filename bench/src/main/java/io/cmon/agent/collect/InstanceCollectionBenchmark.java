@@ -36,7 +36,8 @@ import java.util.concurrent.atomic.AtomicLong;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class InstanceCollectionBenchmark {
 
-    private static final List<String> CONTROLLERS = List.of("cpu", "cpuacct", "memory", "pids", "blkio");
+    /** "unified": the cgroup also in the hybrid host's cgroup2 tree, as Docker places it, so PSI is read as there. */
+    private static final List<String> CONTROLLERS = List.of("cpu", "cpuacct", "memory", "pids", "blkio", "unified");
     private static final Path CGROUPS = Path.of("/sys/fs/cgroup");
 
     private static final String CPU_STAT_V2 = "usage_usec 30741204\nuser_usec 24108811\nsystem_usec 6632393\n"
@@ -138,8 +139,8 @@ public class InstanceCollectionBenchmark {
 
     @State(Scope.Benchmark)
     public static class Pick {
-        @org.openjdk.jmh.annotations.Param({"cpu", "mem", "net", "mem_detail", "tcp", "disk", "processes", "load", "fs",
-                "time"})
+        @org.openjdk.jmh.annotations.Param({"cpu", "mem", "net", "mem_detail", "tcp", "disk", "processes", "pressure",
+                "load", "fs", "time"})
         public String collector;
     }
 

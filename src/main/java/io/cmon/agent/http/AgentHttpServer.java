@@ -193,8 +193,11 @@ public final class AgentHttpServer {
                         i.state()))
                 .toList();
         try {
+            List<InstancesPage.Conflict> conflicts = snapshot.conflicts().stream()
+                    .map(c -> new InstancesPage.Conflict(c.uuid(), c.claimants())).toList();
             return JSON.writeValueAsBytes(new InstancesPage(
-                    new InstancesPage.Server(server.uuid(), server.hostname()), snapshot.generation(), entries));
+                    new InstancesPage.Server(server.uuid(), server.hostname()), snapshot.generation(), entries,
+                    conflicts));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e); // records of strings: not expected
         }

@@ -245,18 +245,15 @@ public final class DockerSource implements InstanceSource {
         }
     }
 
+    /** Keyed by container id: two containers labelled with one uuid are two claims, which the inventory refuses. */
     private void remember(String id, Instance instance) {
-        Instance before = known.put(id, instance);
-        if (before != null && !before.uuid().equals(instance.uuid())) {
-            sink.remove(ContainerMapping.SOURCE, before.uuid());
-        }
-        sink.upsert(instance);
+        known.put(id, instance);
+        sink.upsert(id, instance);
     }
 
     private void forget(String id) {
-        Instance before = known.remove(id);
-        if (before != null) {
-            sink.remove(ContainerMapping.SOURCE, before.uuid());
+        if (known.remove(id) != null) {
+            sink.remove(ContainerMapping.SOURCE, id);
         }
     }
 
@@ -296,7 +293,7 @@ public final class DockerSource implements InstanceSource {
                 lastEvent.entrySet().removeIf(e -> e.getValue() <= seqAtStart && !fresh.containsKey(e.getKey()));
                 known.clear();
                 known.putAll(fresh);
-                sink.replaceAll(ContainerMapping.SOURCE, List.copyOf(fresh.values()));
+                sink.replaceAll(ContainerMapping.SOURCE, Map.copyOf(fresh));
                 return null;
             });
         });

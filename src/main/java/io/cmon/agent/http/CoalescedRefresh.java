@@ -34,9 +34,10 @@ final class CoalescedRefresh {
     /** Completes with one line per failed source ("name: why"); empty when all refreshed. Never fails. */
     synchronized CompletableFuture<List<String>> request() {
         if (running == null) {
-            running = new CompletableFuture<>();
-            start(running);
-            return running;
+            CompletableFuture<List<String>> now = new CompletableFuture<>();
+            running = now;
+            start(now); // may complete at once (and clear running) when every source answers synchronously
+            return now;
         }
         if (queued == null) queued = new CompletableFuture<>();
         return queued;

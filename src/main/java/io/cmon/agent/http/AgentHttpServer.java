@@ -165,7 +165,9 @@ public final class AgentHttpServer {
                 .setCompressionSupported(false) // gzip is negotiated per scrape, see Exposition
                 .setIdleTimeout((int) limits.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
                 .setMaxInitialLineLength(limits.maxInitialLineLength())
-                .setMaxHeaderSize(limits.maxHeaderSize());
+                .setMaxHeaderSize(limits.maxHeaderSize())
+                // HTTP/1.1 only: h2c detection would hold a connection (unseen by connectionHandler) until bytes come
+                .setHttp2ClearTextEnabled(false);
         if (tls != null) {
             ProxyCertificateTrust trust = new ProxyCertificateTrust(Path.of(tls.clientCa()), tls.allowedClients(),
                     reason -> tlsRefused.labelValues(reason.name().toLowerCase()).inc());

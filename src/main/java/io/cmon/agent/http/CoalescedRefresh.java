@@ -78,7 +78,10 @@ final class CoalescedRefresh {
 
     private String rootMessage(Throwable t) {
         if (t instanceof CompletionException && t.getCause() != null) t = t.getCause();
-        if (t instanceof TimeoutException) return "no answer within " + sourceTimeout.toSeconds() + "s";
+        if (t instanceof TimeoutException) {
+            long ms = sourceTimeout.toMillis();
+            return "no answer within " + (ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms");
+        }
         while (t.getCause() != null && t.getCause() != t) t = t.getCause();
         return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
     }

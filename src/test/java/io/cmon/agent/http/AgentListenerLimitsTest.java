@@ -177,6 +177,15 @@ class AgentListenerLimitsTest {
     }
 
     @Test
+    void anOversizedRequestLineIsRefusedWithoutA5xx() throws Exception {
+        start(SMALL);
+        Socket s = connect();
+        s.getOutputStream().write(("GET /v1/" + "a".repeat(10_000) + "/metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        assertThat(readToClose(s)).matches("(?s)HTTP/1.[01] 414 .*"); // Netty cannot tell the version it did not read
+    }
+
+    @Test
     void longPollsBeyondTheCapGet503WithRetryAfterAndTheWaitersStayBounded() throws Exception {
         start(SMALL);
         HttpClient http = HttpClient.newHttpClient();

@@ -139,4 +139,39 @@ class DockerHungDaemonIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> inventory.byUuid(uuid).isEmpty());
         System.out.printf("hung daemon detected after %.0f ms (ping every 1 s, call deadline 1 s)%n", downAfterMs);
     }
+
+    @Test
+    void anAgentWhoseDockerNeverAnswersStartsServesAndReportsTheSourceDown() throws Exception {
+        Path socket = dir.resolve("agent-docker.sock");
+        hungServer(socket);
+        AgentConfig config = new AgentConfig("127.0.0.1:0", null, new AgentConfig.Docker(socket.toString()), null,
+                null, null, null, false, null);
+        try (io.cmon.agent.Agent agent = io.cmon.agent.Agent.start(config,
+                new io.cmon.agent.ServerIdentity("3d1219c7-c4c5-404a-aa1f-6d2a48adfda4", "cn-hung"), "test")) {
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            String base = "http://127.0.0.1:" + agent.address().port();
+            java.util.function.Function<String, java.net.http.HttpResponse<String>> get = path -> {
+                try {
+                    return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + path))
+                            .timeout(Duration.ofSeconds(20)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            };
+
+            assertThat(get.apply("/_ping").statusCode()).isEqualTo(200);
+            assertThat(get.apply("/v1/instances").statusCode()).isEqualTo(200);
+            long start = System.nanoTime();
+            java.net.http.HttpResponse<String> refresh = http.send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create(base + "/v1/refresh")).timeout(Duration.ofSeconds(40))
+                    .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            double s = (System.nanoTime() - start) / 1e9;
+            assertThat(refresh.statusCode()).isEqualTo(503);
+            assertThat(refresh.body()).startsWith("refresh failed: docker: ");
+            assertThat(s).isLessThan(15); // the default call deadline is 10 s
+            assertThat(get.apply("/metrics").body()).contains("cmon_agent_source_up{source=\"docker\"} 0.0");
+            System.out.printf("refresh against a hung dockerd answered 503 after %.1f s%n", s);
+        }
+    }
 }

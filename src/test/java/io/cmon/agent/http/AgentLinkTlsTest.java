@@ -93,6 +93,10 @@ class AgentLinkTlsTest {
 
     /** An agent serving one instance, with tls from this CA; returns its port. */
     int agent(String engine, List<String> allowedClients) throws Exception {
+        return agent(engine, allowedClients, AgentHttpServer.Limits.DEFAULT);
+    }
+
+    int agent(String engine, List<String> allowedClients, AgentHttpServer.Limits limits) throws Exception {
         InstanceInventory inventory = new InstanceInventory();
         inventory.upsert(new Instance(UUID, "bob-db", "bob", null, "docker", List.of(), "running", 4242, null, null,
                 "docker"));
@@ -100,7 +104,7 @@ class AgentLinkTlsTest {
         AgentHttpServer server = new AgentHttpServer(vertx, new ServerIdentity(UUID, "cn-1"), inventory,
                 i -> CompletableFuture.completedFuture(MetricSnapshots.of()),
                 new GzMetrics(Path.of("/proc"), Clock.systemUTC(), Map::of, "test"), List.of(), workers,
-                new Exposition(), self);
+                new Exposition(), self, limits);
         servers.add(server);
         AgentConfig.Tls tls = new AgentConfig.Tls(pki.dir().resolve("agent-1.pem").toString(),
                 pki.dir().resolve("agent-1-key.pem").toString(), pki.caCert().toString(), allowedClients);
@@ -184,5 +188,24 @@ class AgentLinkTlsTest {
 
         assertThatThrownBy(() -> get(port, "stranger", "/v1/instances")).isInstanceOf(ExecutionException.class);
         assertThat(selfMetrics()).contains("cmon_agent_tls_refused_total{reason=\"untrusted\"} 1.0");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"jdk", "openssl"})
+    void aClientThatNeverFinishesTheHandshakeIsClosedAtTheHeaderDeadline(String engine) throws Exception {
+        AgentHttpServer.Limits limits = new AgentHttpServer.Limits(16, java.time.Duration.ofMillis(700),
+                java.time.Duration.ofSeconds(120), 8, 4096, 8192, java.time.Duration.ofSeconds(5));
+        int port = agent(engine, List.of(), limits);
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(new byte[] {0x16, 0x03, 0x01}); // the start of a ClientHello, then silence
+            long sent = System.nanoTime();
+
+            byte[] rest = s.getInputStream().readAllBytes(); // a read timeout (5 s) would be an exception
+
+            double ms = (System.nanoTime() - sent) / 1e6;
+            assertThat(rest.length).isLessThan(64); // at most an alert, never an answer
+            assertThat(ms).isBetween(500.0, 4000.0);
+        }
     }
 }

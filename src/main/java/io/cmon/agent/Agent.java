@@ -97,6 +97,11 @@ public final class Agent implements AutoCloseable {
      *                               says what and where
      */
     public static Agent start(AgentConfig config, ServerIdentity server, String version) {
+        try {
+            config.requireSafeExposure(); // before anything starts: plain HTTP on a reachable address is refused
+        } catch (io.cmon.config.ConfigException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
         // native transport: the Docker API is a unix socket
         Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
         // bounded: collection reads the kernel; more threads than cores would only queue there
@@ -180,9 +185,13 @@ public final class Agent implements AutoCloseable {
         LOG.info("cmon agent stopped");
     }
 
+    /** By state, plus {@code conflict}: uuids served to nobody, so that operators see them in the gz metrics. */
     private static Map<String, Long> countByState(InstanceInventory inventory) {
-        return inventory.snapshot().instances().stream()
-                .collect(Collectors.groupingBy(i -> i.state() == null ? "unknown" : i.state(), Collectors.counting()));
+        InstanceInventory.Snapshot s = inventory.snapshot();
+        Map<String, Long> counts = new java.util.TreeMap<>(s.instances().stream()
+                .collect(Collectors.groupingBy(i -> i.state() == null ? "unknown" : i.state(), Collectors.counting())));
+        if (!s.conflicts().isEmpty()) counts.put("conflict", (long) s.conflicts().size());
+        return counts;
     }
 
     private static ThreadFactory daemonThreads(String prefix) {

@@ -13,10 +13,27 @@ import java.util.List;
 public record InstancesPage(
         @JsonProperty("server") Server server,
         @JsonProperty("generation") long generation,
-        @JsonProperty("instances") List<Entry> instances) {
+        @JsonProperty("instances") List<Entry> instances,
+        @JsonProperty("conflicts") List<Conflict> conflicts) {
 
     public InstancesPage {
         instances = instances == null ? List.of() : List.copyOf(instances);
+        conflicts = conflicts == null ? List.of() : List.copyOf(conflicts);
+    }
+
+    public InstancesPage(Server server, long generation, List<Entry> instances) {
+        this(server, generation, instances, List.of());
+    }
+
+    /**
+     * A uuid that two or more containers of this agent claim: absent from {@code instances} (served to nobody), listed
+     * here for operators. Proxies ignore it.
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Conflict(@JsonProperty("vm_uuid") String vmUuid, @JsonProperty("claimants") List<String> claimants) {
+        public Conflict {
+            claimants = claimants == null ? List.of() : List.copyOf(claimants);
+        }
     }
 
     @JsonIgnoreProperties(ignoreUnknown = true)

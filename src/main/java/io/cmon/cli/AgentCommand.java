@@ -54,6 +54,11 @@ final class AgentCommand implements Callable<Integer> {
             }
             cfg = cfg.withListen(listen);
         }
+        try {
+            cfg.requireSafeExposure();
+        } catch (io.cmon.config.ConfigException e) {
+            throw e.inFile(config.toString());
+        }
         return cfg;
     }
 }

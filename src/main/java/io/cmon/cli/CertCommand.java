@@ -51,8 +51,14 @@ final class CertCommand implements Runnable {
             String server;
 
             @Option(names = "--agent", paramLabel = "NAME",
-                    description = "an agent/proxy mTLS certificate (server and client auth), CN and SAN = NAME")
+                    description = "an agent's HTTPS certificate (server auth), CN and SAN = NAME; use --ip/--dns for"
+                            + " the address proxies call it by")
             String agent;
+
+            @Option(names = "--proxy", paramLabel = "NAME",
+                    description = "a proxy's client certificate for calling agents (proxy.yaml agentTls), CN = NAME:"
+                            + " client auth plus the cmon agent-link purpose, the only certificate agents accept")
+            String proxy;
         }
 
         @Option(names = "--dns", paramLabel = "NAME", split = ",",
@@ -82,9 +88,11 @@ final class CertCommand implements Runnable {
         public void run() {
             try {
                 Profile profile = subject.account != null ? Profile.CLIENT
-                        : subject.server != null ? Profile.SERVER : Profile.AGENT;
+                        : subject.server != null ? Profile.SERVER
+                        : subject.proxy != null ? Profile.PROXY : Profile.AGENT;
                 String name = subject.account != null ? subject.account
-                        : subject.server != null ? subject.server : subject.agent;
+                        : subject.server != null ? subject.server
+                        : subject.proxy != null ? subject.proxy : subject.agent;
                 checkFileName(name);
                 Validity validity = Validity.of(notBefore, notAfter, days, Clock.systemUTC());
                 CertificateAuthority authority = CertificateAuthority.load(ca);

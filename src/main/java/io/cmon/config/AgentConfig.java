@@ -1,7 +1,10 @@
 package io.cmon.config;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.regex.Pattern;
 
 /** agent.yaml (DESIGN §4). Absent sections take the defaults; {@code docker} absent or null disables Docker. */
@@ -13,6 +16,7 @@ public record AgentConfig(
         Labels labels,
         String defaultOwner,
         Tls tls,
+        Boolean insecure,
         Plugins plugins) implements ConfigLoader.Validated {
 
     public static final String DEFAULT_LISTEN = "0.0.0.0:9164";
@@ -31,8 +35,19 @@ public record AgentConfig(
         }
     }
 
-    /** HTTPS with a required client certificate signed by {@code clientCa}. */
-    public record Tls(String cert, String key, String clientCa) {}
+    /**
+     * HTTPS that accepts only proxy certificates ({@code cmon cert issue --proxy}) signed by {@code clientCa}; when
+     * {@code allowedClients} is set, only those subject CNs.
+     */
+    public record Tls(String cert, String key, String clientCa, List<String> allowedClients) {
+        public Tls {
+            allowedClients = allowedClients == null ? List.of() : List.copyOf(allowedClients);
+        }
+
+        public Tls(String cert, String key, String clientCa) {
+            this(cert, key, clientCa, List.of());
+        }
+    }
 
     public record Plugins(String vmDir, String gzDir) {}
 
@@ -41,6 +56,7 @@ public record AgentConfig(
         server = server == null ? new Server(null, null) : server;
         labels = labels == null ? new Labels(null, null, null) : labels;
         plugins = plugins == null ? new Plugins(null, null) : plugins;
+        insecure = insecure != null && insecure;
     }
 
     public HostPort listenAddress() {
@@ -48,7 +64,35 @@ public record AgentConfig(
     }
 
     public AgentConfig withListen(String newListen) {
-        return new AgentConfig(newListen, server, docker, instancesFile, labels, defaultOwner, tls, plugins);
+        return new AgentConfig(newListen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins);
+    }
+
+    /**
+     * Plain HTTP only where nobody else can connect: without {@code tls} the listen address must be loopback unless
+     * {@code insecure: true} says the operator knows (DESIGN §4). Checked after {@code --listen} is applied, so it
+     * is not part of {@link #validate()}.
+     *
+     * @throws ConfigException naming the key {@code insecure}
+     */
+    public void requireSafeExposure() {
+        if (tls != null || insecure) return;
+        HostPort at = listenAddress();
+        if (isLoopback(at.host())) return;
+        throw ConfigException.key("insecure", "the agent would serve plain HTTP on " + at
+                + ", a non-loopback address: anyone who reaches it reads every instance's metrics and the instance"
+                + " list. Configure 'tls' (cert, key, clientCa: only proxy certificates are accepted), or listen on"
+                + " 127.0.0.1, or set 'insecure: true' to accept plain HTTP on this address");
+    }
+
+    /** Only literal loopback addresses and {@code localhost}: any other name may resolve to anything. */
+    static boolean isLoopback(String host) {
+        if (host.equalsIgnoreCase("localhost")) return true;
+        if (!host.matches("[0-9.]+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*")) return false; // not a literal: no DNS lookup
+        try {
+            return InetAddress.getByName(host).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
+        }
     }
 
     @Override
@@ -71,6 +115,13 @@ public record AgentConfig(
             requireFile("tls.cert", tls.cert());
             requireFile("tls.key", tls.key());
             requireFile("tls.clientCa", tls.clientCa());
+            for (int i = 0; i < tls.allowedClients().size(); i++) {
+                String cn = tls.allowedClients().get(i);
+                if (cn == null || cn.isBlank()) {
+                    throw ConfigException.key("tls.allowedClients[" + i + "]", "empty name; list the CNs of the"
+                            + " proxy certificates that may call this agent");
+                }
+            }
         }
         for (String[] kv : new String[][] {{"labels.owner", labels.owner()}, {"labels.groups", labels.groups()},
                 {"labels.uuid", labels.uuid()}}) {

@@ -140,6 +140,11 @@ public final class CertificateAuthority {
         return issue(Profile.AGENT, name, dnsNames, ips, keyType, validity);
     }
 
+    /** A proxy's client certificate for the agent link (the only kind an agent accepts), CN = {@code name}. */
+    public IssuedCertificate issueProxy(String name, KeyType keyType, Validity validity) {
+        return issue(Profile.PROXY, name, List.of(), List.of(), keyType, validity);
+    }
+
     /**
      * Issues a leaf certificate, subject CN = {@code commonName}. For {@link Profile#SERVER} and {@link Profile#AGENT}
      * the SANs are the name itself (an IP SAN when it is an address literal), then every DNS name and every IP.

@@ -233,8 +233,9 @@ public final class Quickstart {
         c.put("listen", HOST + ":" + agentPort);
         c.put("docker", socket == null ? null : Map.of("socket", socket.toString()));
         c.put("instancesFile", files.instances().toString());
-        c.put("tls", tls("agent", "clientCa"));
-        writeYaml(files.agentConfig(), "# cmon agent of the quickstart: HTTPS, only the proxy's certificate may call\n", c);
+        c.put("tls", tls("agent", "clientCa", files.agentCaCert()));
+        writeYaml(files.agentConfig(), "# cmon agent of the quickstart: HTTPS; only proxy certificates of the agent link CA"
+                + " may call, never a tenant's\n", c);
     }
 
     private void writeProxyConfig(int proxyPort, int adminPort, int agentPort) throws IOException {
@@ -250,15 +251,15 @@ public final class Quickstart {
         c.put("auth", auth);
         c.put("accounts", files.accounts().toString());
         c.put("agents", Map.of("static", List.of(HOST + ":" + agentPort)));
-        c.put("agentTls", tls(DemoPki.PROXY_CLIENT, "ca"));
+        c.put("agentTls", tls(DemoPki.PROXY_CLIENT, "ca", files.agentCaCert()));
         writeYaml(files.proxyConfig(), "# cmon proxy of the quickstart: tenants connect here with their certificates\n", c);
     }
 
-    private Map<String, Object> tls(String name, String caKey) {
+    private Map<String, Object> tls(String name, String caKey, Path ca) {
         Map<String, Object> t = new LinkedHashMap<>();
         t.put("cert", files.cert(name).toString());
         t.put("key", files.key(name).toString());
-        t.put(caKey, files.caCert().toString());
+        t.put(caKey, ca.toString());
         return t;
     }
 
@@ -295,7 +296,8 @@ public final class Quickstart {
         out.println();
         out.println("Files in " + d + (issued.isEmpty() ? " (certificates reused)" : " (issued now: "
                 + String.join(", ", issued) + ")") + ":");
-        out.println("  ca/ca.pem, certs/                CA; proxy, agent and account certificates (operator, alice, bob)");
+        out.println("  ca/ca.pem, agent-ca/ca.pem       tenant CA; agent link CA (agent and proxy-client only)");
+        out.println("  certs/                           proxy, agent, proxy-client and account certificates");
         out.println("  proxy.yaml agent.yaml accounts.yaml instances.yaml");
         out.println("  prometheus/<account>/prometheus.yml          path mode: works without DNS");
         out.println("  prometheus/<account>/prometheus-http-sd.yml  http_sd_configs against /v1/http_sd");

@@ -17,6 +17,15 @@ public record QuickstartFiles(Path dir) {
         return caDir().resolve("ca.pem");
     }
 
+    /** The agent link's own CA: it signs the agent's certificate and the proxy's client certificate, no tenant's. */
+    public Path agentCaDir() {
+        return dir.resolve("agent-ca");
+    }
+
+    public Path agentCaCert() {
+        return agentCaDir().resolve("ca.pem");
+    }
+
     public Path certs() {
         return dir.resolve("certs");
     }

@@ -16,8 +16,9 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The agent with {@code tls}: HTTPS that requires a client certificate signed by {@code tls.clientCa}. Certificates
- * are made here with openssl (EC P-256), the client is curl.
+ * The agent with {@code tls}: HTTPS that requires a proxy certificate (clientAuth plus the cmon agent-link purpose)
+ * signed by {@code tls.clientCa}. Certificates are made here with openssl (EC P-256), so the agent-link purpose is
+ * shown to work with standard tooling; the client is curl.
  */
 class AgentTlsIT {
 
@@ -59,7 +60,8 @@ class AgentTlsIT {
         ca("cluster-ca");
         ca("other-ca");
         issue("cluster-ca", "agent", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth");
-        issue("cluster-ca", "proxy", "extendedKeyUsage=clientAuth");
+        issue("cluster-ca", "proxy", "extendedKeyUsage=clientAuth," + io.cmon.pki.Profile.AGENT_LINK);
+        issue("cluster-ca", "tenant", "extendedKeyUsage=clientAuth"); // a tenant's certificate from the same CA
         issue("other-ca", "stranger", "extendedKeyUsage=clientAuth");
         Path config = Files.writeString(dir.resolve("agent.yaml"), String.join("\n",
                 "docker: null",
@@ -74,14 +76,34 @@ class AgentTlsIT {
     }
 
     static Result curl(String... auth) throws IOException, InterruptedException {
+        return curlPath("/_ping", auth);
+    }
+
+    static Result curlPath(String path, String... auth) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "5", "--cacert", "cluster-ca.pem"));
         cmd.addAll(List.of(auth));
-        cmd.add(agent.uri("/_ping").toString());
+        cmd.add(agent.uri(path).toString());
         return run(cmd.toArray(String[]::new));
     }
 
     @Test
-    void aClientWithAClusterCertificateIsAnswered() throws Exception {
+    void aTenantCertificateOfTheSameCaIsRefusedInTheHandshake() throws Exception {
+        for (String path : List.of("/_ping", "/v1/instances", "/v1/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9/metrics")) {
+            Result r = curlPath(path, "--cert", "tenant.pem", "--key", "tenant-key.pem");
+            assertThat(r.exit()).as(path + ": " + r.out()).isNotZero();
+            assertThat(r.out()).doesNotContain("OK").doesNotContain("generation").doesNotContain("not found");
+        }
+    }
+
+    @Test
+    void aProxyCertificateListsTheInstances() throws Exception {
+        Result r = curlPath("/v1/instances", "--cert", "proxy.pem", "--key", "proxy-key.pem");
+        assertThat(r.exit()).as(r.out()).isZero();
+        assertThat(r.out()).contains("\"generation\"");
+    }
+
+    @Test
+    void aClientWithAProxyCertificateIsAnswered() throws Exception {
         Result r = curl("--cert", "proxy.pem", "--key", "proxy-key.pem");
         assertThat(r.exit()).as(r.out()).isZero();
         assertThat(r.out()).isEqualTo("OK\n");

@@ -1,5 +1,7 @@
 package io.cmon.cli;
 
+import io.cmon.config.AgentConfig;
+import io.cmon.config.ConfigException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -10,8 +12,10 @@ import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** A config a user got wrong stops {@code cmon agent} with exit 2 before it listens, naming file, key and problem. */
 class AgentCommandConfigTest {
@@ -91,6 +95,52 @@ class AgentCommandConfigTest {
             assertThat(r.exit()).isEqualTo(2);
             assertThat(r.err()).contains("cannot listen on 127.0.0.1:" + taken.getLocalPort())
                     .doesNotContain("\tat ");
+        }
+    }
+
+    @Test
+    void plainHttpOnANonLoopbackAddressIsRefusedNamingInsecure() throws IOException {
+        Path file = config("docker: null\n"); // listen defaults to 0.0.0.0:9164
+
+        Run r = run("agent", "--config", file.toString());
+
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains(file.toString(), "key 'insecure'", "plain HTTP on 0.0.0.0:9164", "'tls'",
+                "127.0.0.1", "insecure: true").doesNotContain("\tat ");
+    }
+
+    @Test
+    void plainHttpOnANonLoopbackListenFlagIsRefusedToo() throws IOException {
+        Path file = config("listen: 127.0.0.1:0\ndocker: null\n");
+
+        Run r = run("agent", "--config", file.toString(), "--listen", "[::]:0");
+
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("key 'insecure'", "plain HTTP on [::]:0");
+    }
+
+    @Test
+    void insecureTrueAcceptsPlainHttpOnAnyAddress() throws IOException {
+        Path file = config("listen: 0.0.0.0:0\ninsecure: true\ndocker: null\n");
+
+        AgentCommand command = new AgentCommand();
+        command.config = file;
+        AgentConfig cfg = command.load();
+
+        assertThat(cfg.insecure()).isTrue();
+        assertThat(cfg.listenAddress().host()).isEqualTo("0.0.0.0");
+    }
+
+    @Test
+    void loopbackAddressesNeedNeitherTlsNorInsecure() {
+        for (String listen : List.of("127.0.0.1:9164", "127.3.4.5:1", "[::1]:9164", "localhost:9164")) {
+            AgentConfig cfg = new AgentConfig(listen, null, null, null, null, null, null, false, null);
+            cfg.requireSafeExposure();
+        }
+        for (String listen : List.of("0.0.0.0:9164", "10.0.0.7:9164", "[::]:9164", "agent.example.com:9164")) {
+            AgentConfig cfg = new AgentConfig(listen, null, null, null, null, null, null, false, null);
+            assertThatThrownBy(cfg::requireSafeExposure).as(listen).isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("key 'insecure'");
         }
     }
 }

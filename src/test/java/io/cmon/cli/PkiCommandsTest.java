@@ -61,9 +61,10 @@ class PkiCommandsTest {
                 "--dns", "*.cmon.example.com", "--ip", "127.0.0.1", "--out", o.toString())).isZero();
         assertThat(cmon("cert", "issue", "--ca", ca.toString(), "--agent", "node-1", "--dns", "node-1.internal",
                 "--out", o.toString(), "--days", "7")).isZero();
+        assertThat(cmon("cert", "issue", "--ca", ca.toString(), "--proxy", "proxy-1", "--out", o.toString())).isZero();
         assertThat(err.toString()).isEmpty();
         X509Certificate caCert = Pem.readCertificate(ca.resolve("ca.pem"));
-        for (String name : List.of("alice", "cmon.example.com", "node-1")) {
+        for (String name : List.of("alice", "cmon.example.com", "node-1", "proxy-1")) {
             X509Certificate c = Pem.readCertificate(o.resolve(name + ".pem"));
             c.verify(caCert.getPublicKey());
             assertThat(c.getSubjectX500Principal().getName()).isEqualTo("CN=" + name);
@@ -74,6 +75,9 @@ class PkiCommandsTest {
                 .containsExactly(List.of(2, "cmon.example.com"), List.of(2, "*.cmon.example.com"), List.of(7, "127.0.0.1"));
         X509Certificate agent = Pem.readCertificate(o.resolve("node-1.pem"));
         assertThat(agent.getNotAfter().getTime() - System.currentTimeMillis()).isBetween(7 * 86_400_000L - 60_000, 7 * 86_400_000L);
+        assertThat(agent.getExtendedKeyUsage()).containsExactly("1.3.6.1.5.5.7.3.1");
+        assertThat(Pem.readCertificate(o.resolve("proxy-1.pem")).getExtendedKeyUsage())
+                .containsExactly("1.3.6.1.5.5.7.3.2", io.cmon.pki.Profile.AGENT_LINK);
     }
 
     @Test

@@ -98,6 +98,19 @@ class QuickstartIT {
         String scraped = sh(curls.get(1) + " --fail --silent --show-error");
         assertThat(scraped).contains("cpu_user_usage", "mem_agg_usage");
 
+        // the agent link has its own CA: the proxy's client certificate opens the agent, alice's never does
+        String agentUrl = lines.stream().filter(l -> l.startsWith("Agent:")).findFirst().orElseThrow()
+                .replaceAll("^Agent:\\s+(\\S+).*$", "$1") + "/v1/instances";
+        String linkCurl = "curl -sS --max-time 10 --cacert " + dir.resolve("agent-ca/ca.pem");
+        assertThat(sh(linkCurl + " --cert " + dir.resolve("certs/proxy-client.pem") + " --key "
+                + dir.resolve("certs/proxy-client-key.pem") + " --fail " + agentUrl)).contains("alice-web");
+        Process tenant = new ProcessBuilder("sh", "-c", linkCurl + " --cert " + dir.resolve("certs/alice.pem")
+                + " --key " + dir.resolve("certs/alice-key.pem") + " " + agentUrl).redirectErrorStream(true).start();
+        String refused = new String(tenant.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(tenant.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(tenant.exitValue()).as(refused).isNotZero();
+        assertThat(refused).doesNotContain("alice-web");
+
         List<String> proms = printedCommands(lines, "prometheus");
         assertThat(proms).as(text).hasSize(1);
         int port = PrometheusProcess.freePort();

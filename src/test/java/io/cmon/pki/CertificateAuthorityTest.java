@@ -69,11 +69,20 @@ class CertificateAuthorityTest {
     }
 
     @Test
-    void agentCertificateServesAndCallsAndAnAddressNameBecomesAnIpSan() throws Exception {
+    void agentCertificateOnlyServesAndAnAddressNameBecomesAnIpSan() throws Exception {
         X509Certificate c = ca.issueAgent("10.1.2.3", List.of("agent-1.internal"), List.of(), KeyType.EC, Validity.days(1))
                 .certificate();
-        assertThat(c.getExtendedKeyUsage()).containsExactlyInAnyOrder(SERVER_AUTH, CLIENT_AUTH);
+        assertThat(c.getExtendedKeyUsage()).containsExactly(SERVER_AUTH);
         assertThat(c.getSubjectAlternativeNames()).containsExactly(List.of(7, "10.1.2.3"), List.of(2, "agent-1.internal"));
+    }
+
+    @Test
+    void proxyCertificateCarriesTheAgentLinkPurposeThatTenantCertificatesLack() throws Exception {
+        X509Certificate proxy = ca.issueProxy("proxy-1", KeyType.EC, Validity.days(1)).certificate();
+        X509Certificate tenant = ca.issueClient("proxy-1", KeyType.EC, Validity.days(1)).certificate();
+        assertThat(proxy.getExtendedKeyUsage()).containsExactly(CLIENT_AUTH, Profile.AGENT_LINK);
+        assertThat(proxy.getSubjectAlternativeNames()).isNull();
+        assertThat(tenant.getExtendedKeyUsage()).containsExactly(CLIENT_AUTH);
     }
 
     @Test

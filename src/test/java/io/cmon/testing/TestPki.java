@@ -22,6 +22,8 @@ import java.util.List;
  * TestPki pki = TestPki.create(tempDir);              // tempDir/ca.pem, tempDir/ca-key.pem
  * TestPki.Issued alice = pki.client("alice");         // tempDir/alice.pem, tempDir/alice-key.pem
  * TestPki.Issued proxy = pki.server("proxy", "*.cmon.test");  // SANs: proxy, *.cmon.test, localhost, 127.0.0.1
+ * TestPki link = TestPki.create(tempDir.resolve("link"));     // the agent link's own CA
+ * link.agent("agent-1"); link.proxy("proxy-1");               // agent server cert, proxy client cert
  * TestPki other = TestPki.create(tempDir.resolve("other"));   // a second, unrelated CA
  * </pre>
  */
@@ -95,7 +97,12 @@ public final class TestPki {
         return write(name, ca.issueServer(name, withLocalhost(name, dnsNames), List.of("127.0.0.1"), KeyType.EC, Validity.days(1)));
     }
 
-    /** An agent certificate (server and client auth); SANs: name, localhost and 127.0.0.1. */
+    /** A proxy's client certificate for the agent link (clientAuth + the agent-link purpose), CN = name. */
+    public Issued proxy(String name) {
+        return write(name, ca.issueProxy(name, KeyType.EC, Validity.days(1)));
+    }
+
+    /** An agent's server certificate (server auth only); SANs: name, localhost and 127.0.0.1. */
     public Issued agent(String name) {
         return write(name, ca.issueAgent(name, withLocalhost(name), List.of("127.0.0.1"), KeyType.EC, Validity.days(1)));
     }

@@ -11,6 +11,7 @@ import io.cmon.api.InstancesPage;
 import io.cmon.config.AgentConfig;
 import io.cmon.config.HostPort;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
@@ -19,28 +20,56 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ClientAuth;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.JdkSSLEngineOptions;
 import io.vertx.core.net.PemKeyCertOptions;
-import io.vertx.core.net.PemTrustOptions;
+import io.vertx.core.net.SSLEngineOptions;
+import io.vertx.core.net.TrustOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.function.Supplier;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The agent's HTTP API (DESIGN §2.5) on one Vert.x {@link HttpServer}. Handlers never block: collection runs on the
  * worker pool and answers hop back to the request's context. Status codes are decided in {@link Route} (client
  * mistakes) and here (unknown instance); nothing a client sends leads to a 500.
+ * <p>
+ * What a client may hold is bounded ({@link Limits}): connections, the time to send a first request's headers, idle
+ * time, header sizes, long-poll waiters; refreshes are coalesced ({@link CoalescedRefresh}). With {@code tls}, only
+ * proxy certificates pass the handshake ({@link ProxyCertificateTrust}).
  */
 public final class AgentHttpServer {
+
+    /**
+     * What one listener allows its clients.
+     *
+     * @param maxConnections  open connections; more are closed at once
+     * @param headerTimeout   a new connection must complete its first request's headers (and its TLS handshake)
+     *                        within this, else it is closed (slow-header clients)
+     * @param idleTimeout     a connection without traffic is closed after this; longer than {@link
+     *                        InstancesQuery#MAX_WAIT}, so a long-poll is never cut
+     * @param maxLongPolls    long-polls waiting at once; beyond, 503 with Retry-After
+     * @param refreshTimeout  a source that has not refreshed by then is reported failed
+     */
+    public record Limits(int maxConnections, Duration headerTimeout, Duration idleTimeout, int maxLongPolls,
+                         int maxInitialLineLength, int maxHeaderSize, Duration refreshTimeout) {
+        public static final Limits DEFAULT = new Limits(1024, Duration.ofSeconds(10), Duration.ofSeconds(120), 1024,
+                4096, 8192, CoalescedRefresh.SOURCE_TIMEOUT);
+    }
 
     private static final Logger LOG = LoggerFactory.getLogger(AgentHttpServer.class);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -57,6 +86,15 @@ public final class AgentHttpServer {
     private final PrometheusRegistry self;
     private final Counter requests;
     private final Histogram durations;
+    private final Limits limits;
+    private final CoalescedRefresh refresh;
+    private final AtomicInteger connections = new AtomicInteger();
+    private final AtomicInteger longPolls = new AtomicInteger();
+    /** Connections that have not sent a complete first request yet → their deadline timer. */
+    private final Map<HttpConnection, Long> awaitingFirstRequest = new ConcurrentHashMap<>();
+    private final Counter connectionsClosed;
+    private final Counter longPollsRefused;
+    private final Counter tlsRefused;
     private HttpServer http;
 
     /**
@@ -67,6 +105,14 @@ public final class AgentHttpServer {
     public AgentHttpServer(Vertx vertx, ServerIdentity server, InstanceInventory inventory,
                            InstanceCollection instanceMetrics, GzMetrics gz, List<InstanceSource> sources,
                            Executor workers, Exposition exposition, PrometheusRegistry self) {
+        this(vertx, server, inventory, instanceMetrics, gz, sources, workers, exposition, self, Limits.DEFAULT);
+    }
+
+    public AgentHttpServer(Vertx vertx, ServerIdentity server, InstanceInventory inventory,
+                           InstanceCollection instanceMetrics, GzMetrics gz, List<InstanceSource> sources,
+                           Executor workers, Exposition exposition, PrometheusRegistry self, Limits limits) {
+        this.limits = limits;
+        this.refresh = new CoalescedRefresh(sources, limits.refreshTimeout());
         this.vertx = vertx;
         this.server = server;
         this.inventory = inventory;
@@ -83,22 +129,81 @@ public final class AgentHttpServer {
                 .help("Time from request to answer, by route.")
                 .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5)
                 .labelNames("route").register(self);
+        this.connectionsClosed = Counter.builder().name("cmon_agent_connections_closed_total")
+                .help("Connections the agent closed on its own, by reason: over the connection cap, or no complete"
+                        + " request headers within the header timeout.")
+                .labelNames("reason").register(self);
+        this.longPollsRefused = Counter.builder().name("cmon_agent_long_polls_refused_total")
+                .help("Long-polls of /v1/instances answered 503 because too many were waiting.").register(self);
+        this.tlsRefused = Counter.builder().name("cmon_agent_tls_refused_total")
+                .help("TLS handshakes refused, by reason: untrusted (not the agent link CA), not_a_proxy_certificate"
+                        + " (e.g. a tenant's), client_not_allowed (CN not in tls.allowedClients).")
+                .labelNames("reason").register(self);
+        GaugeWithCallback.builder().name("cmon_agent_connections").help("Open connections to the agent's API.")
+                .callback(cb -> cb.call(connections.get())).register(self);
+        GaugeWithCallback.builder().name("cmon_agent_long_polls").help("Long-polls of /v1/instances waiting now.")
+                .callback(cb -> cb.call(longPolls.get())).register(self);
+        GaugeWithCallback.builder().name("cmon_agent_source_up")
+                .help("1 while an instance source's runtime answers (Docker: its API within its timeouts), else 0.")
+                .labelNames("source")
+                .callback(cb -> this.sources.forEach(src -> cb.call(src.up() ? 1 : 0, src.name()))).register(self);
+        GaugeWithCallback.builder().name("cmon_agent_instance_conflicts")
+                .help("Instance uuids claimed by two or more containers: served to nobody (see /v1/instances"
+                        + " conflicts).")
+                .callback(cb -> cb.call(inventory.conflictCount())).register(self);
     }
 
-    /** Starts listening; completes with the bound port (useful with port 0). */
+    /** Starts listening with the JDK's TLS engine; completes with the bound port (useful with port 0). */
     public Future<Integer> listen(HostPort at, AgentConfig.Tls tls) {
+        return listen(at, tls, new JdkSSLEngineOptions());
+    }
+
+    /** Starts listening; with {@code tls}, on the given engine (JDK or OpenSSL: the trust is the same). */
+    public Future<Integer> listen(HostPort at, AgentConfig.Tls tls, SSLEngineOptions engine) {
         HttpServerOptions options = new HttpServerOptions()
                 .setHost(at.host()).setPort(at.port())
                 .setCompressionSupported(false) // gzip is negotiated per scrape, see Exposition
-                .setIdleTimeout(0);
+                .setIdleTimeout((int) limits.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+                .setMaxInitialLineLength(limits.maxInitialLineLength())
+                .setMaxHeaderSize(limits.maxHeaderSize())
+                // HTTP/1.1 only: h2c detection would hold a connection (unseen by connectionHandler) until bytes come
+                .setHttp2ClearTextEnabled(false);
         if (tls != null) {
+            ProxyCertificateTrust trust = new ProxyCertificateTrust(Path.of(tls.clientCa()), tls.allowedClients(),
+                    reason -> tlsRefused.labelValues(reason.name().toLowerCase()).inc());
             options.setSsl(true)
+                    .setSslEngineOptions(engine)
+                    .setSslHandshakeTimeout(limits.headerTimeout().toMillis())
+                    .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
+                    .setEnabledSecureTransportProtocols(java.util.Set.of("TLSv1.2", "TLSv1.3"))
                     .setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.cert()).setKeyPath(tls.key()))
-                    .setTrustOptions(new PemTrustOptions().addCertPath(tls.clientCa()))
+                    .setTrustOptions(TrustOptions.wrap(trust))
                     .setClientAuth(ClientAuth.REQUIRED);
         }
-        http = vertx.createHttpServer(options).requestHandler(this::handle);
+        http = vertx.createHttpServer(options).connectionHandler(this::connected).requestHandler(this::handle);
         return http.listen().map(HttpServer::actualPort);
+    }
+
+    /** Counts the connection, closes it over the cap, and arms its first-request deadline. */
+    private void connected(HttpConnection conn) {
+        int open = connections.incrementAndGet();
+        conn.closeHandler(v -> {
+            connections.decrementAndGet();
+            Long timer = awaitingFirstRequest.remove(conn);
+            if (timer != null) vertx.cancelTimer(timer);
+        });
+        if (open > limits.maxConnections()) {
+            connectionsClosed.labelValues("connection_limit").inc();
+            conn.close();
+            return;
+        }
+        long timer = vertx.setTimer(limits.headerTimeout().toMillis(), t -> {
+            if (awaitingFirstRequest.remove(conn) != null) {
+                connectionsClosed.labelValues("header_timeout").inc();
+                conn.close();
+            }
+        });
+        awaitingFirstRequest.put(conn, timer);
     }
 
     public Future<Void> close() {
@@ -106,6 +211,8 @@ public final class AgentHttpServer {
     }
 
     void handle(HttpServerRequest req) {
+        Long deadline = awaitingFirstRequest.remove(req.connection());
+        if (deadline != null) vertx.cancelTimer(deadline);
         Exchange ex = new Exchange(req, Route.match(req.method().name(), req.path()), System.nanoTime());
         try {
             Route r = ex.route;
@@ -152,7 +259,15 @@ public final class AgentHttpServer {
             ex.json(page(inventory.snapshot()));
             return;
         }
+        if (longPolls.incrementAndGet() > limits.maxLongPolls()) {
+            longPolls.decrementAndGet();
+            longPollsRefused.inc();
+            ex.req.response().putHeader(HttpHeaders.RETRY_AFTER, "1");
+            ex.text(503, "too many long-polls waiting; retry");
+            return;
+        }
         CompletableFuture<InstanceInventory.Snapshot> changed = inventory.changedAfter(q.since());
+        changed.whenComplete((s, e) -> longPolls.decrementAndGet());
         if (changed.isDone()) {
             ex.json(page(changed.join()));
             return;
@@ -166,11 +281,7 @@ public final class AgentHttpServer {
     }
 
     private void refresh(Exchange ex) {
-        // each source's failure becomes its line of the answer; the others still refresh
-        List<CompletableFuture<String>> all = sources.stream().map(s -> refreshOne(s).toCompletableFuture()
-                .handle((v, err) -> err == null ? null : s.name() + ": " + rootMessage(err))).toList();
-        CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> ex.onContext(() -> {
-            List<String> failures = all.stream().map(CompletableFuture::join).filter(m -> m != null).toList();
+        refresh.request().whenComplete((failures, e) -> ex.onContext(() -> {
             if (!failures.isEmpty()) {
                 ex.text(503, "refresh failed: " + String.join("; ", failures));
             } else {
@@ -179,12 +290,9 @@ public final class AgentHttpServer {
         }));
     }
 
-    private static CompletionStage<Void> refreshOne(InstanceSource s) {
-        try {
-            return s.refresh();
-        } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(e);
-        }
+    /** Rescans run so far by {@code POST /v1/refresh} (coalesced: fewer than the requests). */
+    public long refreshRescans() {
+        return refresh.rescans();
     }
 
     private byte[] page(InstanceInventory.Snapshot snapshot) {
@@ -193,16 +301,14 @@ public final class AgentHttpServer {
                         i.state()))
                 .toList();
         try {
+            List<InstancesPage.Conflict> conflicts = snapshot.conflicts().stream()
+                    .map(c -> new InstancesPage.Conflict(c.uuid(), c.claimants())).toList();
             return JSON.writeValueAsBytes(new InstancesPage(
-                    new InstancesPage.Server(server.uuid(), server.hostname()), snapshot.generation(), entries));
+                    new InstancesPage.Server(server.uuid(), server.hostname()), snapshot.generation(), entries,
+                    conflicts));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e); // records of strings: not expected
         }
-    }
-
-    private static String rootMessage(Throwable t) {
-        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
-        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
     }
 
     /** One request: where to answer (its context) and how it is counted. */

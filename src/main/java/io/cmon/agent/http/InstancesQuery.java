@@ -12,7 +12,8 @@ import java.time.Duration;
  */
 public record InstancesQuery(long since, Duration maxWait) {
 
-    public static final Duration MAX_WAIT = Duration.ofMinutes(5);
+    /** Long enough for proxies (they ask 30 s); short enough that a waiter is never a long-lived resource. */
+    public static final Duration MAX_WAIT = Duration.ofSeconds(60);
 
     /** A query a client got wrong; its message is the whole 400 answer. */
     public static final class BadQuery extends IllegalArgumentException {

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -68,13 +68,16 @@ final class DeclaredFile {
         if (!list.isArray()) {
             throw new Unreadable(fileName + ": 'instances' must be a list, found " + kind(list));
         }
-        Set<String> seen = new HashSet<>();
+        Map<String, Integer> seen = new HashMap<>();
         for (int i = 0; i < list.size(); i++) {
             String where = fileName + ": instances[" + i + "]";
             try {
                 Entry e = entry(list.get(i), where, defaultOwner, warnings);
-                if (!seen.add(e.uuid())) {
-                    throw new BadKey(where + ".uuid: " + e.uuid() + " is declared twice");
+                Integer first = seen.putIfAbsent(e.uuid(), i);
+                if (first != null) {
+                    // both stay: the inventory serves a uuid claimed twice to nobody, and shows the conflict
+                    warnings.add(where + ".uuid: " + e.uuid() + " is also declared at instances[" + first
+                            + "]; neither is served while both are declared");
                 }
                 entries.add(e);
             } catch (BadKey bad) {

@@ -11,8 +11,13 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
@@ -25,6 +30,10 @@ import java.util.concurrent.TimeUnit;
  * <p>Polls the file's modification time, size and inode every second and reloads it when they change; on every
  * poll it also re-evaluates each entry's state (is the pid alive, which pid is first in the cgroup), so that a
  * declared workload that starts or stops is seen within a poll. A missing file declares nothing until it appears.
+ *
+ * <p>A declared {@code pid} is tied to its process's start time ({@code /proc/<pid>/stat} field 22), read when the
+ * pid is first seen alive after the file was (re)loaded: a process that exits and whose number the kernel gives to
+ * another process is not that instance any more (reported stopped, logged once), until the file changes.
  */
 public final class DeclaredSource implements InstanceSource {
 
@@ -45,6 +54,11 @@ public final class DeclaredSource implements InstanceSource {
     private InstanceSink sink;
     private Object fileVersion = "never read";
     private List<DeclaredFile.Entry> entries = List.of();
+    /** uuid → the declared pid and the start time of the process it was when first seen. */
+    private final Map<String, PidIdentity> pidIdentities = new HashMap<>();
+    private final Set<String> reuseLogged = new HashSet<>();
+
+    private record PidIdentity(long pid, long startTime) {}
 
     public DeclaredSource(Path file, String defaultOwner) {
         this(file, defaultOwner, Path.of("/proc"), Path.of("/sys/fs/cgroup"), Duration.ofSeconds(1));
@@ -88,9 +102,15 @@ public final class DeclaredSource implements InstanceSource {
     private void scan(boolean force) {
         try {
             Object version = version();
-            if (force || !Objects.equals(version, fileVersion)) {
+            boolean changed = !Objects.equals(version, fileVersion);
+            if (force || changed) {
                 fileVersion = version;
                 reload(version == null);
+                if (changed) {
+                    // a changed file re-binds every declared pid to the process it names now
+                    pidIdentities.clear();
+                    reuseLogged.clear();
+                }
             }
             List<Instance> instances = new ArrayList<>(entries.size());
             for (DeclaredFile.Entry e : entries) {
@@ -147,12 +167,56 @@ public final class DeclaredSource implements InstanceSource {
     private Instance toInstance(DeclaredFile.Entry e) {
         long pid = 0;
         if (e.pid() > 0) {
-            pid = Files.isDirectory(procRoot.resolve(Long.toString(e.pid()))) ? e.pid() : 0;
+            pid = declaredPidStillItsProcess(e) ? e.pid() : 0;
         } else if (e.cgroup() != null) {
             pid = firstPidIn(e.cgroup());
         }
         return new Instance(e.uuid(), e.alias(), e.owner(), e.image(), e.brand(), e.groups(),
                 pid > 0 ? "running" : "stopped", pid, e.cgroup(), e.rootfs(), SOURCE);
+    }
+
+    /** Whether the declared pid is alive and still the process first seen under it (not a reused number). */
+    private boolean declaredPidStillItsProcess(DeclaredFile.Entry e) {
+        OptionalLong start = startTime(e.pid());
+        if (start.isEmpty()) return false; // not running (the identity stays: a reuse later is still caught)
+        PidIdentity known = pidIdentities.get(e.uuid());
+        if (known == null || known.pid() != e.pid()) {
+            pidIdentities.put(e.uuid(), new PidIdentity(e.pid(), start.getAsLong()));
+            reuseLogged.remove(e.uuid());
+            return true;
+        }
+        if (known.startTime() == start.getAsLong()) return true;
+        if (reuseLogged.add(e.uuid())) {
+            LOG.warn("declared instances: instance {} ({}) declares pid {}, whose process exited; the pid now belongs"
+                    + " to another process (started at {} ticks, not {}): not serving it; update {} to re-bind it",
+                    e.uuid(), e.alias(), e.pid(), start.getAsLong(), known.startTime(), file);
+        }
+        return false;
+    }
+
+    private OptionalLong startTime(long pid) {
+        try {
+            return startTimeOf(Files.readString(procRoot.resolve(Long.toString(pid)).resolve("stat")));
+        } catch (IOException e) {
+            return OptionalLong.empty(); // gone (or never there)
+        }
+    }
+
+    /**
+     * Field 22 of {@code /proc/<pid>/stat}, the process's start time in clock ticks since boot. The command (field
+     * 2) is in parentheses and may itself hold spaces and parentheses: fields are counted after the last ')'.
+     */
+    static OptionalLong startTimeOf(String stat) {
+        int close = stat.lastIndexOf(')');
+        if (close < 0) return OptionalLong.empty();
+        String[] fields = stat.substring(close + 1).trim().split("\\s+");
+        int index = 22 - 3; // fields[0] is field 3 (state)
+        if (fields.length <= index) return OptionalLong.empty();
+        try {
+            return OptionalLong.of(Long.parseLong(fields[index]));
+        } catch (NumberFormatException e) {
+            return OptionalLong.empty();
+        }
     }
 
     /** The first process of a cgroup (v2, or the first v1 hierarchy that has it); 0 when it has none. */

@@ -27,6 +27,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -37,15 +38,28 @@ import java.util.concurrent.CompletionStage;
  * triggers an inspection and an upsert; destroy forgets. A full resync every 60 s repairs lost events. When the
  * connection drops (daemon restarting), it reconnects with backoff and lists again.
  *
+ * <p>Every API call has a deadline ({@link Timing#call}): a daemon that accepts and never answers fails the call
+ * instead of wedging the source. The event stream is silent when nothing happens, so it has no deadline; instead a
+ * {@code /_ping} every {@link Timing#ping} must answer within {@link Timing#call}, else the connection is treated as
+ * lost (stream closed, reconnect with backoff, list again). {@link #up()} says whether the daemon answers now.
+ *
  * <p>All state lives on one Vert.x context; nothing here blocks.
  */
 public final class DockerSource implements InstanceSource {
 
     private static final Logger LOG = LoggerFactory.getLogger(DockerSource.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final long RESYNC_MS = 60_000;
     static final long BACKOFF_MIN_MS = 250;
     static final long BACKOFF_MAX_MS = 5_000;
+
+    /**
+     * @param call   deadline of one API call (no byte of the answer for this long fails it)
+     * @param ping   how often a followed daemon is pinged
+     * @param resync how often everything is listed again (events can be lost)
+     */
+    record Timing(Duration call, Duration ping, Duration resync) {
+        static final Timing DEFAULT = new Timing(Duration.ofSeconds(10), Duration.ofSeconds(15), Duration.ofSeconds(60));
+    }
     private static final Set<String> FORGET = Set.of("destroy", "remove");
     /** Events after which the container's record may differ; exec_*, attach, resize, top, … do not. */
     private static final Set<String> INSPECT = Set.of("create", "start", "restart", "die", "died", "stop",
@@ -55,6 +69,7 @@ public final class DockerSource implements InstanceSource {
     private final String socketPath;
     private final ContainerMapping mapping;
     private final HttpClient client;
+    private final Timing timing;
 
     // state below: only touched on `context`
     private volatile Context context; // also read by refresh()/close() from any thread
@@ -65,6 +80,8 @@ public final class DockerSource implements InstanceSource {
     private int epoch; // bumps per connection attempt; callbacks of an older stream are ignored
     private long backoffMs = BACKOFF_MIN_MS;
     private long resyncTimer = -1;
+    private long pingTimer = -1;
+    private volatile boolean up;
     private long reconnectTimer = -1;
     private String brand = "docker";
     private String lastEventTime; // "seconds.nanos", the Docker `since` format
@@ -74,6 +91,11 @@ public final class DockerSource implements InstanceSource {
     private long eventSeq;
 
     public DockerSource(Vertx vertx, String socketPath, AgentConfig.Labels labels, String defaultOwner) {
+        this(vertx, socketPath, labels, defaultOwner, Timing.DEFAULT);
+    }
+
+    DockerSource(Vertx vertx, String socketPath, AgentConfig.Labels labels, String defaultOwner, Timing timing) {
+        this.timing = timing;
         if (!vertx.isNativeTransportEnabled()) {
             throw new IllegalStateException("the Docker socket " + socketPath + " needs Vert.x's native transport "
                     + "(new VertxOptions().setPreferNativeTransport(true), netty epoll on Linux): "
@@ -98,9 +120,19 @@ public final class DockerSource implements InstanceSource {
             this.context = ctx;
             this.sink = sink;
             connect();
-            resyncTimer = vertx.setPeriodic(RESYNC_MS, id -> {
+            resyncTimer = vertx.setPeriodic(timing.resync().toMillis(), id -> {
                 if (connected) {
-                    resync().onFailure(e -> LOG.debug("docker: periodic resync failed: {}", e.toString()));
+                    int attempt = epoch;
+                    resync().onFailure(e -> {
+                        LOG.debug("docker: periodic resync failed: {}", e.toString());
+                        if (isTimeout(e)) lost(attempt, e);
+                    });
+                }
+            });
+            pingTimer = vertx.setPeriodic(timing.ping().toMillis(), id -> {
+                if (connected) {
+                    int attempt = epoch;
+                    get("/_ping").onFailure(e -> lost(attempt, e)); // a hung daemon: silence on events is normal
                 }
             });
         });
@@ -128,7 +160,9 @@ public final class DockerSource implements InstanceSource {
         ctx.runOnContext(v -> {
             closed = true;
             vertx.cancelTimer(resyncTimer);
+            vertx.cancelTimer(pingTimer);
             vertx.cancelTimer(reconnectTimer);
+            up = false;
             client.close();
         });
     }
@@ -152,6 +186,7 @@ public final class DockerSource implements InstanceSource {
                             socketPath, brand, known.size());
                     everConnected = true;
                     connected = true;
+                    up = true;
                     backoffMs = BACKOFF_MIN_MS;
                 })
                 .onFailure(e -> lost(attempt, e));
@@ -170,6 +205,7 @@ public final class DockerSource implements InstanceSource {
             LOG.debug("docker: {} still unreachable ({}); next try in {} ms", socketPath, cause, backoffMs);
         }
         connected = false;
+        up = false;
         if (eventStream != null) {
             eventStream.request().connection().close(); // its handlers are stale now
             eventStream = null;
@@ -245,18 +281,15 @@ public final class DockerSource implements InstanceSource {
         }
     }
 
+    /** Keyed by container id: two containers labelled with one uuid are two claims, which the inventory refuses. */
     private void remember(String id, Instance instance) {
-        Instance before = known.put(id, instance);
-        if (before != null && !before.uuid().equals(instance.uuid())) {
-            sink.remove(ContainerMapping.SOURCE, before.uuid());
-        }
-        sink.upsert(instance);
+        known.put(id, instance);
+        sink.upsert(id, instance);
     }
 
     private void forget(String id) {
-        Instance before = known.remove(id);
-        if (before != null) {
-            sink.remove(ContainerMapping.SOURCE, before.uuid());
+        if (known.remove(id) != null) {
+            sink.remove(ContainerMapping.SOURCE, id);
         }
     }
 
@@ -296,7 +329,7 @@ public final class DockerSource implements InstanceSource {
                 lastEvent.entrySet().removeIf(e -> e.getValue() <= seqAtStart && !fresh.containsKey(e.getKey()));
                 known.clear();
                 known.putAll(fresh);
-                sink.replaceAll(ContainerMapping.SOURCE, List.copyOf(fresh.values()));
+                sink.replaceAll(ContainerMapping.SOURCE, Map.copyOf(fresh));
                 return null;
             });
         });
@@ -308,14 +341,17 @@ public final class DockerSource implements InstanceSource {
 
     // ---- HTTP over the unix socket
 
+    /** One API call with its deadline. {@code /_ping} answers plain text "OK", the others JSON. */
     private Future<JsonNode> get(String uri) {
-        return client.request(options(uri))
+        return client.request(options(uri).setIdleTimeout(timing.call().toMillis())
+                        .setConnectTimeout(timing.call().toMillis()))
                 .compose(req -> req.send())
                 .compose(resp -> resp.body().compose(body -> {
                     if (resp.statusCode() != 200) {
                         return Future.failedFuture(new DockerApiException(resp.statusCode(),
                                 "GET " + uri + ": " + resp.statusCode() + " " + body.toString().trim()));
                     }
+                    if (uri.equals("/_ping")) return Future.succeededFuture(null);
                     try {
                         return Future.succeededFuture(JSON.readTree(body.getBytes()));
                     } catch (IOException e) {
@@ -330,6 +366,22 @@ public final class DockerSource implements InstanceSource {
                 .setServer(SocketAddress.domainSocketAddress(socketPath))
                 .setHost("localhost")
                 .setURI(uri);
+    }
+
+    /** Whether the daemon answered recently: connected, and neither a call nor a ping has timed out since. */
+    @Override
+    public boolean up() {
+        return up;
+    }
+
+    private static boolean isTimeout(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.util.concurrent.TimeoutException || t instanceof io.netty.handler.timeout.TimeoutException
+                    || t.getClass().getSimpleName().contains("Timeout")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean isNotFound(Throwable e) {

@@ -4,12 +4,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
@@ -22,35 +22,66 @@ import java.util.function.Consumer;
  * The agent's merged view of all {@link InstanceSource}s, with a generation that moves only when something visible
  * changes. Reads ({@link #byUuid}, {@link #snapshot}) are lock-free; writes are serialized and cheap (per-uuid merge).
  *
- * <p>A uuid reported by two sources is shown from the source that reported first (sources keep the order in which
- * they first reported); the conflict is logged once per uuid.
+ * <p>Every report is a <em>claim</em> of a uuid by one container (a source and the source's own key for it). A uuid
+ * claimed by two containers is served to nobody (DESIGN §2.1): a label is all it takes to claim a uuid, so serving
+ * either would let one container's owner take another's target. The conflict is logged once, listed in
+ * {@link #conflicts()}, and ends when all but one claim go. One exception: two <em>sources</em> reporting the same
+ * container (the same running process or the same cgroup) are one instance, shown from the source that reported
+ * first.
  */
 public final class InstanceInventory implements InstanceSink {
 
     private static final Logger LOG = LoggerFactory.getLogger(InstanceInventory.class);
 
-    /** The inventory at one generation; {@code instances} sorted by uuid. */
-    public record Snapshot(long generation, List<Instance> instances) {
+    /** The inventory at one generation; {@code instances} sorted by uuid, {@code conflicts} by uuid too. */
+    public record Snapshot(long generation, List<Instance> instances, List<Conflict> conflicts) {
         public Snapshot {
             instances = List.copyOf(instances);
+            conflicts = List.copyOf(conflicts);
+        }
+
+        public Snapshot(long generation, List<Instance> instances) {
+            this(generation, instances, List.of());
+        }
+    }
+
+    /** A uuid that two or more containers claim; {@code claimants} describe them ("docker web-1 (3f2a…)"). */
+    public record Conflict(String uuid, List<String> claimants) {
+        public Conflict {
+            claimants = List.copyOf(claimants);
+        }
+    }
+
+    private record Claim(String source, String key, Instance instance) {
+        String describe() {
+            if (key.equals(instance.uuid()) || key.startsWith(instance.uuid() + "#")) {
+                return source + " " + instance.alias(); // keyed by uuid: the alias says which entry
+            }
+            return source + " " + instance.alias() + " (" + (key.length() > 12 ? key.substring(0, 12) : key) + ")";
         }
     }
 
     private final Object lock = new Object();
-    /** source → (uuid → instance), sources in the order they first reported. Guarded by lock. */
+    /** source → (key → instance), sources in the order they first reported. Guarded by lock. */
     private final Map<String, Map<String, Instance>> bySource = new LinkedHashMap<>();
-    /** The visible (winning) record per uuid; read without the lock. */
+    /** The visible record per uuid; read without the lock. */
     private final ConcurrentHashMap<String, Instance> visible = new ConcurrentHashMap<>();
     /** The same, in uuid order, so that a snapshot is a copy and not a sort. Guarded by lock. */
     private final TreeMap<String, Instance> sorted = new TreeMap<>();
-    private final Set<String> conflictsLogged = new HashSet<>();
+    /** uuid → its claims, keyed "source\0key": finds a uuid's claimants without a scan. Guarded by lock. */
+    private final Map<String, Map<String, Claim>> claims = new HashMap<>();
+    /** Each source's rank in first-report order. Guarded by lock. */
+    private final Map<String, Integer> sourceRank = new HashMap<>();
+    /** uuids claimed by two or more containers now. Guarded by lock. */
+    private final TreeMap<String, Conflict> conflicts = new TreeMap<>();
     /** waiter → the generation it waits to pass. */
     private final ConcurrentHashMap<CompletableFuture<Snapshot>, Long> waiters = new ConcurrentHashMap<>();
     private final List<Consumer<String>> removalListeners = new CopyOnWriteArrayList<>();
 
     private volatile long generation;
+    private volatile int conflictCount;
     /** Built lazily: copying on every change would make a burst of events O(n²). */
-    private volatile Snapshot snapshot = new Snapshot(0, List.of());
+    private volatile Snapshot snapshot = new Snapshot(0, List.of(), List.of());
 
     public Optional<Instance> byUuid(String uuid) {
         return uuid == null ? Optional.empty() : Optional.ofNullable(visible.get(uuid));
@@ -63,7 +94,7 @@ public final class InstanceInventory implements InstanceSink {
         }
         synchronized (lock) {
             if (snapshot.generation() != generation) {
-                snapshot = new Snapshot(generation, List.copyOf(sorted.values()));
+                snapshot = new Snapshot(generation, List.copyOf(sorted.values()), List.copyOf(conflicts.values()));
             }
             return snapshot;
         }
@@ -71,6 +102,16 @@ public final class InstanceInventory implements InstanceSink {
 
     public long generation() {
         return generation;
+    }
+
+    /** The uuids served to nobody because two containers claim them. */
+    public List<Conflict> conflicts() {
+        return snapshot().conflicts();
+    }
+
+    /** How many uuids are in conflict now (cheap, for the agent's own metrics). */
+    public int conflictCount() {
+        return conflictCount;
     }
 
     /**
@@ -102,29 +143,27 @@ public final class InstanceInventory implements InstanceSink {
     }
 
     @Override
-    public void replaceAll(String source, Collection<Instance> instances) {
-        Map<String, Instance> fresh = new HashMap<>();
-        for (Instance i : instances) {
-            fresh.put(i.uuid(), i);
-        }
-        apply(source, fresh, true);
+    public void replaceAll(String source, Map<String, Instance> byKey) {
+        apply(source, byKey, true);
     }
 
     @Override
-    public void upsert(Instance instance) {
-        apply(instance.source(), Map.of(instance.uuid(), instance), false);
+    public void upsert(String key, Instance instance) {
+        apply(instance.source(), Map.of(key, instance), false);
     }
 
     @Override
-    public void remove(String source, String uuid) {
+    public void remove(String source, String key) {
         List<String> removed = new ArrayList<>(1);
         boolean changed = false;
         synchronized (lock) {
             Map<String, Instance> own = bySource.get(source);
-            if (own == null || own.remove(uuid) == null) {
+            Instance gone = own == null ? null : own.remove(key);
+            if (gone == null) {
                 return;
             }
-            if (recompute(uuid, removed)) {
+            unindex(source, key, gone);
+            if (recompute(gone.uuid(), removed)) {
                 generation++;
                 changed = true;
             }
@@ -137,19 +176,28 @@ public final class InstanceInventory implements InstanceSink {
         boolean changed = false;
         synchronized (lock) {
             Map<String, Instance> own = bySource.computeIfAbsent(source, s -> new HashMap<>());
+            sourceRank.putIfAbsent(source, sourceRank.size());
             Set<String> touched = new HashSet<>();
             if (replace) {
-                for (var it = own.keySet().iterator(); it.hasNext(); ) {
-                    String uuid = it.next();
-                    if (!incoming.containsKey(uuid)) {
+                for (var it = own.entrySet().iterator(); it.hasNext(); ) {
+                    var e = it.next();
+                    if (!incoming.containsKey(e.getKey())) {
                         it.remove();
-                        touched.add(uuid);
+                        unindex(source, e.getKey(), e.getValue());
+                        touched.add(e.getValue().uuid());
                     }
                 }
             }
-            for (Instance i : incoming.values()) {
-                if (!i.equals(own.put(i.uuid(), i))) {
-                    touched.add(i.uuid());
+            for (Map.Entry<String, Instance> e : incoming.entrySet()) {
+                Instance before = own.put(e.getKey(), e.getValue());
+                if (!e.getValue().equals(before)) {
+                    if (before != null) {
+                        unindex(source, e.getKey(), before);
+                        touched.add(before.uuid()); // its uuid label may have changed
+                    }
+                    claims.computeIfAbsent(e.getValue().uuid(), u -> new HashMap<>())
+                            .put(source + '\0' + e.getKey(), new Claim(source, e.getKey(), e.getValue()));
+                    touched.add(e.getValue().uuid());
                 }
             }
             boolean visibleChange = false;
@@ -164,38 +212,69 @@ public final class InstanceInventory implements InstanceSink {
         notifyAfterChange(changed, removed);
     }
 
-    /** Re-picks the winner for one uuid; true when what readers see changed. Caller holds the lock. */
+    /** Re-decides one uuid: served, in conflict, or gone; true when what readers see changed. Caller holds the lock. */
     private boolean recompute(String uuid, List<String> removed) {
         Instance winner = null;
-        String winnerSource = null;
-        for (Map.Entry<String, Map<String, Instance>> e : bySource.entrySet()) {
-            Instance candidate = e.getValue().get(uuid);
-            if (candidate == null) {
-                continue;
-            }
-            if (winner == null) {
-                winner = candidate;
-                winnerSource = e.getKey();
-            } else if (conflictsLogged.add(uuid)) {
-                LOG.warn("instance {} is reported by sources '{}' and '{}'; showing the one from '{}'",
-                        uuid, winnerSource, e.getKey(), winnerSource);
-            }
+        List<Claim> distinct = new ArrayList<>();
+        for (Claim c : claimsOf(uuid)) {
+            boolean sameContainer = distinct.stream().anyMatch(d -> sameContainer(d, c));
+            if (!sameContainer) distinct.add(c);
         }
+        Conflict conflict = null;
+        if (distinct.size() == 1) {
+            winner = distinct.get(0).instance();
+        } else if (distinct.size() > 1) {
+            conflict = new Conflict(uuid, distinct.stream().map(Claim::describe).sorted().toList());
+        }
+
+        Conflict conflictBefore = conflict == null ? conflicts.remove(uuid) : conflicts.put(uuid, conflict);
+        conflictCount = conflicts.size();
+        if (conflict != null && conflictBefore == null) {
+            LOG.warn("instance {} is claimed by {} containers: {}; served to nobody until only one claims it",
+                    uuid, distinct.size(), String.join(", ", conflict.claimants()));
+        } else if (conflict == null && conflictBefore != null) {
+            LOG.info("instance {}: conflict over, {}", uuid,
+                    winner == null ? "no container claims it" : "served from " + winner.source() + " again");
+        }
+
         Instance before = winner == null ? visible.remove(uuid) : visible.put(uuid, winner);
         if (winner == null) {
             sorted.remove(uuid);
         } else {
             sorted.put(uuid, winner);
         }
-        if (winner == null) {
-            if (before != null) {
-                removed.add(uuid);
-                conflictsLogged.remove(uuid);
-                return true;
-            }
-            return false;
+        if (winner == null && before != null) {
+            removed.add(uuid);
         }
-        return !winner.equals(before);
+        return !Objects.equals(winner, before) || !Objects.equals(conflict, conflictBefore);
+    }
+
+    private void unindex(String source, String key, Instance instance) {
+        Map<String, Claim> of = claims.get(instance.uuid());
+        if (of != null) {
+            of.remove(source + '\0' + key);
+            if (of.isEmpty()) claims.remove(instance.uuid());
+        }
+    }
+
+    /** Every report of this uuid, sources in first-report order, then by key (stable). */
+    private List<Claim> claimsOf(String uuid) {
+        Map<String, Claim> of = claims.get(uuid);
+        if (of == null) return List.of();
+        List<Claim> list = new ArrayList<>(of.values());
+        if (list.size() > 1) {
+            list.sort(java.util.Comparator.<Claim>comparingInt(c -> sourceRank.get(c.source()))
+                    .thenComparing(Claim::key));
+        }
+        return list;
+    }
+
+    /** Two sources describing one container: the same running process or the same cgroup. One source never does. */
+    private static boolean sameContainer(Claim a, Claim b) {
+        if (a.source().equals(b.source())) return false;
+        Instance x = a.instance();
+        Instance y = b.instance();
+        return (x.pid() > 0 && x.pid() == y.pid()) || (x.cgroup() != null && x.cgroup().equals(y.cgroup()));
     }
 
     /** Outside the lock: waiters and listeners run foreign code. */

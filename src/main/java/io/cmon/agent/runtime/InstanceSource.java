@@ -10,6 +10,14 @@ public interface InstanceSource extends AutoCloseable {
     /** Begin following the runtime; report into the sink from now on, until {@link #close()}. */
     void start(InstanceSink sink);
 
+    /**
+     * Whether the runtime answers now (Docker: its API answered recently within the timeouts). A source that is down
+     * keeps its last known instances; the agent reports it in {@code cmon_agent_source_up}.
+     */
+    default boolean up() {
+        return true;
+    }
+
     /** Rescan everything now (POST /v1/refresh); completes when the sink has the result. */
     CompletionStage<Void> refresh();
 

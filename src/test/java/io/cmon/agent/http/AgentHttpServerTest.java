@@ -236,4 +236,21 @@ class AgentHttpServerTest {
         assertThat(r.statusCode()).isEqualTo(405);
         assertThat(r.headers().firstValue("allow")).hasValue("GET");
     }
+
+    @Test
+    void aUuidClaimedByTwoContainersIsAbsentFromTheListAnd404ButListedAsAConflict() throws Exception {
+        inventory.upsert("c0ffee000001", instance(UUID));
+        inventory.upsert("baddad000002", new Instance(UUID, "bob-x", "bob", "img", "docker", List.of(), "running",
+                4343, null, null, "test"));
+
+        InstancesPage page = new ObjectMapper().readValue(get("/v1/instances").body(), InstancesPage.class);
+        HttpResponse<byte[]> metrics = get("/v1/" + UUID + "/metrics");
+
+        assertThat(page.instances()).isEmpty();
+        assertThat(page.conflicts()).containsExactly(new InstancesPage.Conflict(UUID,
+                List.of("test bob-x (baddad000002)", "test web-1 (c0ffee000001)")));
+        assertThat(metrics.statusCode()).isEqualTo(404);
+        assertThat(body(metrics)).isEqualTo("container not found\n");
+        assertThat(body(get("/metrics"))).contains("cmon_agent_instance_conflicts 1.0");
+    }
 }

@@ -29,8 +29,9 @@ class InstancesQueryTest {
     }
 
     @Test
-    void waitIsCappedAtFiveMinutes() {
-        assertThat(InstancesQuery.parse("0", "2h").maxWait()).isEqualTo(Duration.ofMinutes(5));
+    void waitIsCappedAtSixtySeconds() {
+        assertThat(InstancesQuery.parse("0", "2h").maxWait()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(InstancesQuery.parse("0", "61s").maxWait()).isEqualTo(Duration.ofSeconds(60));
     }
 
     @Test

@@ -55,11 +55,12 @@ class DeclaredFileTest {
                 """.formatted(U2, U1, U1, U2, U2, U2, "6f1c2a3b-0000-4000-8000-000000000003"), "/etc/cmon/i.yaml", null);
 
         assertThat(p.entries()).extracting(DeclaredFile.Entry::alias)
-                .containsExactly("ok", "6f1c2a3b-0000-4000-8000-000000000003");
+                .containsExactly("ok", "twin", "6f1c2a3b-0000-4000-8000-000000000003");
         assertThat(p.warnings()).containsExactly(
                 "/etc/cmon/i.yaml: instances[0].uuid: 'not-a-uuid' is not a uuid (8-4-4-4-12 hex digits); entry skipped",
                 "/etc/cmon/i.yaml: instances[1].pid: must be a positive integer, found '12x'; entry skipped",
-                "/etc/cmon/i.yaml: instances[3].uuid: " + U1 + " is declared twice; entry skipped",
+                "/etc/cmon/i.yaml: instances[3].uuid: " + U1 + " is also declared at instances[2]; neither is served"
+                        + " while both are declared",
                 "/etc/cmon/i.yaml: instances[4]: needs 'pid' or 'cgroup'; entry skipped",
                 "/etc/cmon/i.yaml: instances[5].cgroup: 'relative/path' must be a path from the cgroup hierarchy's "
                         + "root, like /lxc/db-1; entry skipped",

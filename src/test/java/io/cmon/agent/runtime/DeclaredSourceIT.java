@@ -163,4 +163,41 @@ class DeclaredSourceIT {
         source.refresh().toCompletableFuture().get(5, TimeUnit.SECONDS);
         assertThat(inv.byUuid(u)).map(Instance::pid).contains(1L);
     }
+
+    /**
+     * Real pid reuse: the declared process exits, then the test makes the kernel give its number to a new process
+     * (as root, {@code /proc/sys/kernel/ns_last_pid} = pid - 1, then fork: retried when another process on the
+     * machine takes the number first).
+     */
+    @Test
+    void aDeclaredPidReusedByAnotherProcessIsNotServed() throws Exception {
+        Process first = sleep();
+        long pid = first.pid();
+        String u = UUID.randomUUID().toString();
+        write("instances:\n  - {uuid: " + u + ", alias: db-1, pid: " + pid + "}\n");
+        source.refresh().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        assertThat(inventory.byUuid(u).map(Instance::pid)).contains(pid);
+        first.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+
+        long reused = -1;
+        for (int attempt = 0; attempt < 50 && reused != pid; attempt++) {
+            Process sh = new ProcessBuilder("sh", "-c", "echo " + (pid - 1)
+                    + " > /proc/sys/kernel/ns_last_pid; sleep 300 </dev/null >/dev/null 2>&1 & echo $!").start();
+            reused = Long.parseLong(new String(sh.getInputStream().readAllBytes()).trim());
+            sh.waitFor(5, TimeUnit.SECONDS);
+            if (reused != pid) new ProcessBuilder("kill", Long.toString(reused)).start().waitFor(5, TimeUnit.SECONDS);
+        }
+        assertThat(reused).as("the kernel gave pid %d to a new process", pid).isEqualTo(pid);
+        try {
+            assertThat(Files.readString(Path.of("/proc/" + pid + "/cmdline"))).startsWith("sleep");
+
+            source.refresh().toCompletableFuture().get(5, TimeUnit.SECONDS); // a whole scan with the new process
+
+            Instance i = inventory.byUuid(u).orElseThrow();
+            assertThat(i.state()).isEqualTo("stopped");
+            assertThat(i.pid()).isZero();
+        } finally {
+            new ProcessBuilder("kill", Long.toString(pid)).start().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
 }

@@ -164,4 +164,29 @@ class DockerSourceIT {
         source.refresh().toCompletableFuture().get(5, TimeUnit.SECONDS);
         assertThat(inventory.byUuid(uuid)).isPresent();
     }
+
+    @Test
+    void twoContainersLabelledWithOneUuidAreServedToNobodyUntilOneIsRemoved() {
+        String uuid = UUID.randomUUID().toString();
+        String alice = DOCKER.runDetached(List.of("--label", "cmon.uuid=" + uuid, "--label", "cmon.owner=alice"),
+                "sleep", "300");
+        await().atMost(Duration.ofSeconds(2)).until(() -> inventory.byUuid(uuid).isPresent());
+
+        String bob = DOCKER.runDetached(List.of("--label", "cmon.uuid=" + uuid, "--label", "cmon.owner=bob"),
+                "sleep", "300");
+
+        await().atMost(Duration.ofSeconds(2)).until(() -> inventory.byUuid(uuid).isEmpty());
+        assertThat(inventory.conflicts()).filteredOn(c -> c.uuid().equals(uuid)).singleElement()
+                .satisfies(c -> assertThat(c.claimants()).hasSize(2)
+                        .anyMatch(d -> d.contains(alice.substring(0, 12))).anyMatch(d -> d.contains(bob.substring(0, 12))));
+        // a full resync sees both too: still nobody's
+        source.refresh().toCompletableFuture().join();
+        assertThat(inventory.byUuid(uuid)).isEmpty();
+
+        DOCKER.remove(bob);
+
+        await().atMost(Duration.ofSeconds(2)).until(() -> inventory.byUuid(uuid).isPresent());
+        assertThat(inventory.byUuid(uuid).orElseThrow().owner()).isEqualTo("alice");
+        assertThat(inventory.conflicts()).noneMatch(c -> c.uuid().equals(uuid));
+    }
 }

@@ -72,15 +72,16 @@ class InstanceInventoryTest {
     }
 
     @Test
-    void firstSourceWinsAUuidAndTheSecondShowsWhenTheFirstLetsGo() {
+    void oneContainerReportedByTwoSourcesIsShownFromTheFirstAndTheSecondShowsWhenTheFirstLetsGo() {
         InstanceInventory inv = new InstanceInventory();
         List<String> removed = new ArrayList<>();
         inv.addRemovalListener(removed::add);
         inv.upsert(instance(A, "docker", "running"));
         long g = inv.generation();
 
-        inv.upsert(instance(A, "declared", "stopped"));
+        inv.upsert(instance(A, "declared", "running")); // same pid 42: the same container
         assertThat(inv.byUuid(A)).map(Instance::source).contains("docker");
+        assertThat(inv.conflicts()).isEmpty();
         assertThat(inv.generation()).isEqualTo(g);
 
         inv.remove("docker", A);
@@ -91,6 +92,100 @@ class InstanceInventoryTest {
         inv.remove("declared", A);
         assertThat(inv.byUuid(A)).isEmpty();
         assertThat(removed).containsExactly(A);
+    }
+
+    private static Instance container(String uuid, String alias, String owner, long pid) {
+        return new Instance(uuid, alias, owner, null, "docker", List.of(), "running", pid, null, null, "docker");
+    }
+
+    @Test
+    void twoContainersClaimingOneUuidAreServedToNobodyAndShownAsAConflict() {
+        InstanceInventory inv = new InstanceInventory();
+        List<String> removed = new ArrayList<>();
+        inv.addRemovalListener(removed::add);
+        inv.upsert("c0ffee0000000000000000000000000000000000000000000000000000000001", container(A, "alice-db", "alice", 10));
+        long g = inv.generation();
+        assertThat(inv.byUuid(A)).map(Instance::owner).contains("alice");
+
+        // bob labels his container cmon.uuid=A
+        inv.upsert("baddad0000000000000000000000000000000000000000000000000000000002", container(A, "bob-x", "bob", 20));
+
+        assertThat(inv.byUuid(A)).isEmpty();
+        assertThat(inv.snapshot().instances()).isEmpty();
+        assertThat(inv.conflicts()).containsExactly(new InstanceInventory.Conflict(A,
+                List.of("docker alice-db (c0ffee000000)", "docker bob-x (baddad000000)")));
+        assertThat(inv.conflictCount()).isEqualTo(1);
+        assertThat(inv.generation()).isEqualTo(g + 1);
+        assertThat(removed).containsExactly(A); // its cached metrics are dropped
+
+        inv.remove("docker", "baddad0000000000000000000000000000000000000000000000000000000002");
+
+        assertThat(inv.byUuid(A)).map(Instance::alias).contains("alice-db");
+        assertThat(inv.conflicts()).isEmpty();
+        assertThat(inv.conflictCount()).isZero();
+        assertThat(inv.generation()).isEqualTo(g + 2);
+    }
+
+    @Test
+    void aUuidListedTwiceInOneFullReportIsAConflictUntilTheNextReportListsItOnce() {
+        InstanceInventory inv = new InstanceInventory();
+        inv.replaceAll("declared", List.of(instance(A, "declared", "running"), instance(B, "declared", "stopped"),
+                new Instance(A, "twin", "bob", null, "lxc", List.of(), "running", 43, null, null, "declared")));
+
+        assertThat(inv.snapshot().instances()).extracting(Instance::uuid).containsExactly(B);
+        assertThat(inv.snapshot().conflicts()).extracting(InstanceInventory.Conflict::uuid).containsExactly(A);
+        assertThat(inv.byUuid(A)).isEmpty();
+
+        inv.replaceAll("declared", List.of(instance(A, "declared", "running"), instance(B, "declared", "stopped")));
+
+        assertThat(inv.snapshot().instances()).extracting(Instance::uuid).containsExactly(A, B);
+        assertThat(inv.snapshot().conflicts()).isEmpty();
+    }
+
+    @Test
+    void twoSourcesClaimingOneUuidForDifferentContainersIsAConflict() {
+        InstanceInventory inv = new InstanceInventory();
+        inv.upsert("c0ffee01", container(A, "web", "alice", 10));
+        inv.replaceAll("declared", List.of(new Instance(A, "lxc-web", "bob", null, "lxc", List.of(), "running", 99,
+                "/lxc/web", null, "declared")));
+
+        assertThat(inv.byUuid(A)).isEmpty();
+        assertThat(inv.conflicts()).singleElement().satisfies(c -> assertThat(c.claimants())
+                .containsExactly("declared lxc-web", "docker web (c0ffee01)"));
+    }
+
+    @Test
+    void aContainerWhoseUuidLabelChangesLeavesItsOldUuid() {
+        InstanceInventory inv = new InstanceInventory();
+        inv.upsert("id-1", container(A, "web", "alice", 10));
+        inv.upsert("id-1", container(B, "web", "alice", 10));
+
+        assertThat(inv.snapshot().instances()).extracting(Instance::uuid).containsExactly(B);
+        assertThat(inv.conflicts()).isEmpty();
+    }
+
+    @Test
+    void aConflictIsLoggedOnceWhileItLasts() {
+        ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(InstanceInventory.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines =
+                new ch.qos.logback.core.read.ListAppender<>();
+        lines.start();
+        log.addAppender(lines);
+        try {
+            InstanceInventory inv = new InstanceInventory();
+            inv.upsert("id-1", container(A, "one", "alice", 10));
+            inv.upsert("id-2", container(A, "two", "bob", 20));
+            inv.upsert("id-2", container(A, "two", "bob", 21)); // still in conflict: no new line
+            inv.upsert("id-3", container(A, "three", "carol", 30)); // a third claimant: listed, not logged again
+
+            assertThat(lines.list).filteredOn(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                    .singleElement().extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                    .asString().contains(A, "claimed by 2 containers", "served to nobody");
+            assertThat(inv.conflicts().get(0).claimants()).hasSize(3);
+        } finally {
+            log.detachAppender(lines);
+        }
     }
 
     @Test

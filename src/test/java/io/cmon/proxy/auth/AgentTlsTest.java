@@ -66,8 +66,8 @@ class AgentTlsTest {
     }
 
     @Test
-    void proxyWithAnAgentCertificateIsServedAndSeesTheAgentsName() throws Exception {
-        TestPki.Issued proxy = pki.agent("proxy-1");
+    void proxyWithAProxyCertificateIsServedAndSeesTheProxysName() throws Exception {
+        TestPki.Issued proxy = pki.proxy("proxy-1");
         assertThat(get(AgentTls.client(new HttpClientOptions(), proxy.cert(), proxy.key(), pki.caCert())))
                 .isEqualTo("caller CN=proxy-1");
     }

@@ -34,8 +34,8 @@ class AgentTlsTest {
         pki = TestPki.create(dir);
         TestPki.Issued agent = pki.agent("agent-1");
         vertx = Vertx.vertx();
-        HttpServer server = vertx.createHttpServer(AgentTls.server(new HttpServerOptions().setHost("127.0.0.1").setPort(0),
-                        agent.cert(), agent.key(), pki.caCert()))
+        HttpServer server = vertx.createHttpServer(requiringClientCertificates(
+                        new HttpServerOptions().setHost("127.0.0.1").setPort(0), agent.cert(), agent.key(), pki.caCert()))
                 .requestHandler(req -> {
                     try {
                         req.response().end("caller " + ((java.security.cert.X509Certificate) req.connection()
@@ -84,5 +84,16 @@ class AgentTlsTest {
         TestPki.Issued proxy = other.agent("proxy-1");
         assertThatThrownBy(() -> get(AgentTls.client(new HttpClientOptions(), proxy.cert(), proxy.key(), other.caCert())))
                 .isInstanceOf(ExecutionException.class);
+    }
+
+    /** A stand-in agent: HTTPS requiring any client certificate of {@code clientCa} (the proxy side is under test). */
+    static HttpServerOptions requiringClientCertificates(HttpServerOptions options, Path cert, Path key, Path clientCa) {
+        return options.setSsl(true)
+                .setSslEngineOptions(ProxyTls.engine())
+                .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions().setCertPath(cert.toString())
+                        .setKeyPath(key.toString()))
+                .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(clientCa.toString()))
+                .setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED)
+                .setEnabledSecureTransportProtocols(ProxyTls.PROTOCOLS);
     }
 }

@@ -24,10 +24,25 @@ class CgroupFilesTest {
 
     @Test
     void runningInstanceOnV2ResolvesToItsSystemdScope() throws Exception {
+        // Docker's systemd cgroup driver: 0::/system.slice/docker-<id>.scope, captured from a v2 kernel
         InstanceCgroup cg = Fixtures.cgroups("cgroup-v2").resolve(Fixtures.running("u", Fixtures.V2_PID));
 
         assertThat(cg.v1()).isEmpty();
-        assertThat(cg.requireV2("memory.max")).isEqualTo("268435456\n");
+        assertThat(cg.unified()).contains(Fixtures.root("cgroup-v2")
+                .resolve("sys/fs/cgroup/system.slice/docker-" + Fixtures.V2_ID + ".scope"));
+        assertThat(cg.requireV2("memory.max")).isEqualTo("67108864\n");
+    }
+
+    @Test
+    void runningInstanceOnV2ResolvesToItsCgroupfsDriverDirectory() throws Exception {
+        // Docker's cgroupfs cgroup driver: 0::/docker/<id>, captured from a v2 kernel
+        InstanceCgroup cg = Fixtures.cgroups("cgroup-v2").resolve(Fixtures.running("u", Fixtures.V2_CGFS_PID));
+
+        assertThat(cg.v1()).isEmpty();
+        assertThat(cg.unified()).contains(Fixtures.root("cgroup-v2")
+                .resolve("sys/fs/cgroup/docker/" + Fixtures.V2_CGFS_ID));
+        assertThat(cg.requireV2("memory.max")).isEqualTo("max\n");
+        assertThat(cg.anyProcess()).hasValue(Fixtures.V2_CGFS_PID);
     }
 
     @Test

@@ -37,15 +37,16 @@ class CpuStatTest {
     void v2MicrosecondsBecomeNanosecondsAndPsiSomeTotalIsTheWait() {
         CpuStat stat = CpuStat.parseV2(Fixtures.v2("cpu.stat"), Fixtures.v2("cpu.pressure"));
 
-        assertThat(stat).isEqualTo(new CpuStat(24_108_811_000L, 6_632_393_000L, 2_117_093_000L, 15220, 311,
-                4_018_734_000L));
+        // a busy loop under cpu.max "20000 100000" sharing a vCPU with two others
+        assertThat(stat).isEqualTo(new CpuStat(6_637_787_000L, 4_587_654_000L, 42_518_916_000L, 574, 555,
+                39_808_087_000L));
     }
 
     @Test
     void v2WithoutPsiFallsBackToThrottledTime() {
         CpuStat stat = CpuStat.parseV2(Fixtures.v2("cpu.stat"), null);
 
-        assertThat(stat.waitNs()).isEqualTo(4_018_734_000L);
+        assertThat(stat.waitNs()).isEqualTo(39_808_087_000L);
     }
 
     @Test

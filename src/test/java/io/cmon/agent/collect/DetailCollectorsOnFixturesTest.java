@@ -23,6 +23,8 @@ class DetailCollectorsOnFixturesTest {
 
     private static final Instance V1 = Fixtures.running("v1", Fixtures.V1_PID);
     private static final Instance V2 = Fixtures.running("v2", Fixtures.V2_PID);
+    /** Declared by cgroup: a shell in it was OOM-killed under memory.max 32 MiB. */
+    private static final Instance V2_OOM = Fixtures.byCgroup("oom", "/cmon-it/oom");
     private static final Duration TTL = Duration.ofSeconds(1);
 
     @Test
@@ -30,8 +32,8 @@ class DetailCollectorsOnFixturesTest {
         assertThat(values(new CpuCollector(Fixtures.cgroups("cgroup-v1"), TTL).collect(V1)))
                 .contains(entry("cpu_quota_cores", 0.2), entry("cpu_periods", 87.0));
         assertThat(values(new CpuCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2)))
-                .contains(entry("cpu_quota_cores", 0.2), entry("cpu_throttled_periods", 311.0),
-                        entry("cpu_throttled_seconds", 4.018734));
+                .contains(entry("cpu_quota_cores", 0.2), entry("cpu_throttled_periods", 555.0),
+                        entry("cpu_throttled_seconds", 39.808087));
     }
 
     @Test
@@ -39,9 +41,9 @@ class DetailCollectorsOnFixturesTest {
         assertThat(values(new MemoryDetailCollector(Fixtures.cgroups("cgroup-v1"), TTL).collect(V1)))
                 .containsExactly(entry("mem_cache_bytes", 0.0), entry("mem_rss_bytes", 114_688.0),
                         entry("mem_oom_kills", 0.0), entry("mem_failcnt", 0.0));
-        assertThat(values(new MemoryDetailCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2)))
-                .containsExactly(entry("mem_cache_bytes", 23_744_512.0), entry("mem_rss_bytes", 20_639_744.0),
-                        entry("mem_oom_kills", 1.0), entry("mem_max_events", 3.0));
+        assertThat(values(new MemoryDetailCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2_OOM)))
+                .containsExactly(entry("mem_cache_bytes", 49_152.0), entry("mem_rss_bytes", 110_592.0),
+                        entry("mem_oom_kills", 1.0), entry("mem_max_events", 233.0));
     }
 
     @Test
@@ -50,7 +52,7 @@ class DetailCollectorsOnFixturesTest {
 
         assertThat(values(tcp.collect(V2))).containsExactly(
                 entry("tcp_active_opens", 2.0), entry("tcp_passive_opens", 1.0),
-                entry("tcp_failed_connection_attempts", 1.0), entry("tcp_retransmitted_segments", 0.0),
+                entry("tcp_failed_connection_attempts", 1.0), entry("tcp_retransmitted_segments", 1.0),
                 entry("tcp_current_established", 0.0), entry("tcp_listen_drops", 0.0));
     }
 
@@ -68,7 +70,8 @@ class DetailCollectorsOnFixturesTest {
                 entry("disk_read_bytes", 2_621_440.0), entry("disk_written_bytes", 2_650_112.0),
                 entry("disk_reads", 40.0), entry("disk_writes", 48.0));
         assertThat(values(new DiskCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2)))
-                .contains(entry("disk_read_bytes", 182_456_320.0), entry("disk_writes", 2129.0));
+                .containsExactly(entry("disk_read_bytes", 2_621_440.0), entry("disk_written_bytes", 2_621_440.0),
+                        entry("disk_reads", 40.0), entry("disk_writes", 40.0));
     }
 
     @Test
@@ -76,7 +79,7 @@ class DetailCollectorsOnFixturesTest {
         assertThat(values(new ProcessesCollector(Fixtures.cgroups("cgroup-v1"), Fixtures.proc("cgroup-v1"), TTL)
                 .collect(V1))).containsExactly(entry("processes_current", 2.0), entry("processes_limit", 32768.0));
         assertThat(values(new ProcessesCollector(Fixtures.cgroups("cgroup-v2"), Fixtures.proc("cgroup-v2"), TTL)
-                .collect(V2))).containsExactly(entry("processes_current", 7.0), entry("processes_limit", 512.0));
+                .collect(V2))).containsExactly(entry("processes_current", 2.0), entry("processes_limit", 64.0));
     }
 
     @Test
@@ -84,13 +87,13 @@ class DetailCollectorsOnFixturesTest {
         List<MetricSnapshot> all = new java.util.ArrayList<>();
         all.addAll(new TcpCollector(Fixtures.cgroups("cgroup-v2"), Fixtures.proc("cgroup-v2"), TTL).collect(V2));
         all.addAll(new DiskCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2));
-        all.addAll(new MemoryDetailCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2));
+        all.addAll(new MemoryDetailCollector(Fixtures.cgroups("cgroup-v2"), TTL).collect(V2_OOM));
 
         String text = PrometheusTextFormatWriter.create().toDebugString(new MetricSnapshots(all));
 
         assertThat(text).contains("# TYPE tcp_active_opens_total counter", "tcp_active_opens_total 2.0",
-                "# TYPE tcp_current_established gauge", "disk_read_bytes_total 1.8245632E8",
-                "mem_oom_kills_total 1.0", "mem_max_events_total 3.0", "# TYPE mem_rss_bytes gauge");
+                "# TYPE tcp_current_established gauge", "disk_read_bytes_total 2621440.0",
+                "mem_oom_kills_total 1.0", "mem_max_events_total 233.0", "# TYPE mem_rss_bytes gauge");
     }
 
     private static Map<String, Double> values(List<MetricSnapshot> snapshots) {

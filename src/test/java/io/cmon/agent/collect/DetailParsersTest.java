@@ -51,10 +51,12 @@ class DetailParsersTest {
 
     @Test
     void memoryDetailOnV2TakesFileAnonAndMemoryEvents() {
-        var d = MemoryDetail.parseV2(Fixtures.v2("memory.stat"), Fixtures.v2("memory.events"));
+        // a shell that grew past memory.max 32 MiB without swap and was OOM-killed; a sleeper remains
+        var d = MemoryDetail.parseV2(Fixtures.v2("cmon-it/oom", "memory.stat"),
+                Fixtures.v2("cmon-it/oom", "memory.events"));
 
-        assertThat(d).isEqualTo(new MemoryDetail(23_744_512, 20_639_744, OptionalLong.of(1), OptionalLong.empty(),
-                OptionalLong.of(3)));
+        assertThat(d).isEqualTo(new MemoryDetail(49_152, 110_592, OptionalLong.of(1), OptionalLong.empty(),
+                OptionalLong.of(233)));
     }
 
     @Test
@@ -74,7 +76,7 @@ class DetailParsersTest {
         var tcp = TcpStats.parse(Fixtures.text("cgroup-v2", V2_NS + "snmp"), Fixtures.text("cgroup-v2",
                 V2_NS + "netstat"));
 
-        assertThat(tcp).isEqualTo(new TcpStats(2, 1, 1, 0, 0, OptionalLong.of(0)));
+        assertThat(tcp).isEqualTo(new TcpStats(2, 1, 1, 1, 0, OptionalLong.of(0)));
     }
 
     @Test
@@ -109,8 +111,10 @@ class DetailParsersTest {
 
     @Test
     void v2IoStatSumsDevices() {
-        assertThat(DiskIo.parseV2(Fixtures.v2("io.stat")))
-                .isEqualTo(new DiskIo(182_456_320, 36_679_680, 4121, 2129));
+        // captured: 40 × 64 KiB written and read with O_DIRECT on the guest's virtio disk (254:0)
+        assertThat(DiskIo.parseV2(Fixtures.v2("io.stat"))).isEqualTo(new DiskIo(2_621_440, 2_621_440, 40, 40));
+        assertThat(DiskIo.parseV2("254:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n"
+                + "8:0 rbytes=100 wbytes=200 rios=10 wios=20 dbytes=0 dios=0\n")).isEqualTo(new DiskIo(110, 220, 11, 22));
         assertThat(DiskIo.parseV2("")).isEqualTo(new DiskIo(0, 0, 0, 0));
     }
 
@@ -119,7 +123,10 @@ class DetailParsersTest {
         assertThat(Pids.parse(Fixtures.v1("pids", "pids.current"), Fixtures.v1("pids", "pids.max"), 32768))
                 .isEqualTo(new Pids(2, 32768));
         assertThat(Pids.parse(Fixtures.v2("pids.current"), Fixtures.v2("pids.max"), 32768))
-                .isEqualTo(new Pids(7, 512));
+                .isEqualTo(new Pids(2, 64));
+        String cgfs = "docker/" + Fixtures.V2_CGFS_ID;
+        assertThat(Pids.parse(Fixtures.v2(cgfs, "pids.current"), Fixtures.v2(cgfs, "pids.max"), 32768))
+                .isEqualTo(new Pids(2, 32768));
         assertThat(Optional.of(Pids.parse("1", "99999999", 4194304).limit())).contains(4194304L);
     }
 }

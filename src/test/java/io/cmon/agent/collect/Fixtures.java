@@ -14,10 +14,26 @@ final class Fixtures {
 
     static final String V1_ID = "067a96de0d7e636bc5ca03c0de069ade3ca48d297560a3edf1713ba13368707c";
     static final long V1_PID = 8248;
-    static final String V2_ID = "9d3c1a7e5b2f48c6a0e1d7b3f5c9a2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a5";
-    static final long V2_PID = 4242;
+    /** The v2 tree is captured by CgroupV2AgentIT in a guest; its pids are that boot's, named in capture.properties. */
+    static final java.util.Properties V2_CAPTURE = capture("cgroup-v2");
+    /** The cgroup in Docker's systemd-driver layout, system.slice/docker-&lt;id&gt;.scope, and its first process. */
+    static final String V2_ID = V2_CAPTURE.getProperty("webId");
+    static final long V2_PID = Long.parseLong(V2_CAPTURE.getProperty("webPid"));
+    /** The cgroup in Docker's cgroupfs-driver layout, /docker/&lt;id&gt;, and one of its processes. */
+    static final String V2_CGFS_ID = V2_CAPTURE.getProperty("cgfsId");
+    static final long V2_CGFS_PID = Long.parseLong(V2_CAPTURE.getProperty("cgfsPid"));
 
     private Fixtures() {
+    }
+
+    private static java.util.Properties capture(String name) {
+        java.util.Properties p = new java.util.Properties();
+        try (var in = Files.newBufferedReader(root(name).resolve("capture.properties"))) {
+            p.load(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return p;
     }
 
     static Path root(String name) {
@@ -42,6 +58,11 @@ final class Fixtures {
 
     static String v2(String file) {
         return text("cgroup-v2", "sys/fs/cgroup/system.slice/docker-" + V2_ID + ".scope/" + file);
+    }
+
+    /** A file of another cgroup of the v2 capture: {@code docker/<V2_CGFS_ID>}, {@code cmon-it/oom}, {@code cmon-it/swap}. */
+    static String v2(String cgroup, String file) {
+        return text("cgroup-v2", "sys/fs/cgroup/" + cgroup + "/" + file);
     }
 
     /** CgroupFiles over a fixture tree: its mountinfo, with every mount point moved under the fixture root. */

@@ -47,22 +47,24 @@ class MemoryStatTest {
     void v2LimitedInstance() {
         MemInfo host = MemInfo.parse(Fixtures.text("cgroup-v2", "proc/meminfo"));
 
-        MemoryStat stat = MemoryStat.parseV2(Fixtures.v2("memory.current"), Fixtures.v2("memory.max"),
-                Fixtures.v2("memory.swap.current"), Fixtures.v2("memory.swap.max"), host);
+        // 48 MiB of tmpfs under memory.max 32 MiB, memory.swap.max 64 MiB: part of it is in (zram) swap
+        String swap = "cmon-it/swap";
+        MemoryStat stat = MemoryStat.parseV2(Fixtures.v2(swap, "memory.current"), Fixtures.v2(swap, "memory.max"),
+                Fixtures.v2(swap, "memory.swap.current"), Fixtures.v2(swap, "memory.swap.max"), host);
 
-        assertThat(stat).isEqualTo(new MemoryStat(48_168_960, 268_435_456, 1_048_576, 268_435_456));
+        assertThat(stat).isEqualTo(new MemoryStat(33_198_080, 33_554_432, 17_489_920, 67_108_864));
     }
 
     @Test
     void v2MaxReadsAsTheServersMemoryAndSwap() {
-        String dir = "sys/fs/cgroup/system.slice/docker-unlimited.scope/";
+        String cgfs = "docker/" + Fixtures.V2_CGFS_ID; // memory.max and memory.swap.max are "max"
         MemInfo host = MemInfo.parse(Fixtures.text("cgroup-v2", "proc/meminfo"));
 
-        MemoryStat stat = MemoryStat.parseV2(Fixtures.text("cgroup-v2", dir + "memory.current"),
-                Fixtures.text("cgroup-v2", dir + "memory.max"), Fixtures.text("cgroup-v2", dir + "memory.swap.current"),
-                Fixtures.text("cgroup-v2", dir + "memory.swap.max"), host);
+        MemoryStat stat = MemoryStat.parseV2(Fixtures.v2(cgfs, "memory.current"), Fixtures.v2(cgfs, "memory.max"),
+                Fixtures.v2(cgfs, "memory.swap.current"), Fixtures.v2(cgfs, "memory.swap.max"), host);
 
-        assertThat(stat).isEqualTo(new MemoryStat(7_245_824, 24_684_096L * 1024, 0, 2_097_148L * 1024));
+        // the guest's MemTotal and SwapTotal (a 256 MiB zram device)
+        assertThat(stat).isEqualTo(new MemoryStat(356_352, 981_464L * 1024, 0, 262_140L * 1024));
     }
 
     @Test

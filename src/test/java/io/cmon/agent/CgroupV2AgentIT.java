@@ -52,7 +52,7 @@ class CgroupV2AgentIT {
         String header = "JAVA='" + java + "'\nJAR='" + AgentProcess.jar().toAbsolutePath() + "'\nCDS='" + cds
                 + "'\nWEB_ID=" + WEB_ID + "\nCGFS_ID=" + CGFS_ID + "\n";
         try (CgroupV2Host host = CgroupV2Host.builder(Path.of("target/v2host/CgroupV2AgentIT"))
-                .swapMiB(256).diskMiB(16).timeout(Duration.ofMinutes(4)).build()) {
+                .swapMiB(256).diskMiB(16).timeout(Duration.ofMinutes(5)).build()) {
             run = host.run(header + script);
         }
         out = run.file("out");
@@ -60,6 +60,7 @@ class CgroupV2AgentIT {
                 run.wall().toSeconds(), run.exitCode());
         System.out.println(run.log());
         assertThat(run.exitCode()).as("run.sh exit code; run.log:\n" + run.log()).isZero();
+        printCollectorTimers();
         if (Boolean.getBoolean("cmon.captureFixtures")) {
             replaceFixtures();
         }
@@ -222,6 +223,28 @@ class CgroupV2AgentIT {
         assertThat(captured("proc/" + p.getProperty("webPid") + "/cgroup"))
                 .isEqualTo("0::/system.slice/docker-" + WEB_ID + ".scope\n");
         assertThat(captured("proc/" + p.getProperty("cgfsPid") + "/cgroup")).isEqualTo("0::/docker/" + CGFS_ID + "\n");
+    }
+
+    /** The median of each collector's own timer over web's uncached scrapes 2–7 (round 1 runs cold code). */
+    static void printCollectorTimers() {
+        java.util.Map<String, java.util.List<Double>> timers = new java.util.TreeMap<>();
+        for (int round = 2; round <= 7; round++) {
+            String text = scrape("web", round);
+            Matcher m = Pattern.compile("(?m)^(\\w+)_metrics_timer_seconds (\\S+)$").matcher(text);
+            while (m.find()) {
+                if (value(text, m.group(1) + "_metrics_cached_boolean") == 0) {
+                    timers.computeIfAbsent(m.group(1), k -> new java.util.ArrayList<>())
+                            .add(Double.parseDouble(m.group(2)));
+                }
+            }
+        }
+        StringBuilder line = new StringBuilder("collector timers on v2 (TCG guest), median ms of uncached scrapes:");
+        timers.forEach((collector, values) -> {
+            java.util.Collections.sort(values);
+            line.append(String.format(" %s %.2f (n=%d)", collector, values.get((values.size() - 1) / 2) * 1000,
+                    values.size()));
+        });
+        System.out.println(line);
     }
 
     // --- capture ---------------------------------------------------------------------------------------------

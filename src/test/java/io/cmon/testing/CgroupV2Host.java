@@ -201,6 +201,13 @@ public final class CgroupV2Host implements AutoCloseable {
 
     private CgroupV2Host(Builder b) throws IOException {
         this.workDir = b.workDir.toAbsolutePath().normalize();
+        for (String guestOwn : List.of("/tmp", "/run", "/var/tmp", "/dev", "/proc", "/sys")) {
+            if (workDir.startsWith(guestOwn)) {
+                // the guest mounts its own file systems there: the share would be hidden under them
+                throw new IllegalArgumentException("work dir " + workDir + " is under " + guestOwn
+                        + ", which the guest mounts over; use a directory like target/…");
+            }
+        }
         this.share = workDir.resolve("share");
         this.kernel = Kernel.find();
         this.memoryMiB = b.memoryMiB;

@@ -29,8 +29,7 @@ await_file() {
     done
 }
 
-# this shell and the agent on vCPU 0, the busy loops on vCPU 1
-taskset -pc 0 $$ > /dev/null
+# the agent runs on vCPU 0, the workloads on vCPU 1; this shell too, once the agent is up
 step "kernel $(uname -r), controllers: $(cat $CG/cgroup.subtree_control)"
 parent $CG/system.slice
 parent $CG/docker
@@ -59,7 +58,7 @@ echo 67108864 > $WEB/memory.max
 echo 33554432 > $WEB/memory.swap.max
 echo 64 > $WEB/pids.max
 echo "20000 100000" > $WEB/cpu.max
-inside $WEB unshare -n sh -c '
+inside $WEB taskset -c 1 unshare -n sh -c '
     ip link set lo up
     socat -u TCP4-LISTEN:9000 OPEN:/dev/null &
     until grep -qE ":2328 [0-9A-F]+:0000 0A" /proc/net/tcp; do sleep 0.05; done
@@ -77,13 +76,13 @@ WEB_PID=$!
 echo 33554432 > $OOM/memory.max
 echo 0 > $OOM/memory.swap.max
 inside $OOM sleep 600
-inside $OOM sh -c 'x=$(head -c 67108864 /dev/zero | tr "\0" a); echo survived ${#x}'
+inside $OOM taskset -c 1 sh -c 'x=$(head -c 67108864 /dev/zero | tr "\0" a); echo survived ${#x}'
 HOG=$!
 
 # swap: 48 MiB of tmpfs under a 32 MiB memory limit: the kernel has to swap part of it out
 echo 33554432 > $SWAP/memory.max
 echo 67108864 > $SWAP/memory.swap.max
-inside $SWAP sh -c 'head -c 50331648 /dev/zero > /tmp/swap-fill; exec sleep 600'
+inside $SWAP taskset -c 1 sh -c 'head -c 50331648 /dev/zero > /tmp/swap-fill; exec sleep 600'
 
 await_file "$OUT/web-ready"
 wait $HOG && echo "the hog was not OOM-killed" || step "hog ended: $?"
@@ -95,6 +94,7 @@ until curl -sf -o /dev/null http://127.0.0.1:$PORT/_ping; do
     sleep 0.2
 done
 step "agent ready"
+taskset -pc 0 $$ > /dev/null
 
 # the busy loops, all on vCPU 1: web's held to a fifth of a CPU by cpu.max, and in cgfs two loops that each wait
 # for the other (PSI cpu some)
@@ -113,7 +113,12 @@ instances:
 YAML
 mv "$OUT/instances.yaml.new" "$OUT/instances.yaml"
 i=0
-until [ "$(curl -sf http://127.0.0.1:$PORT/v1/instances | grep -o '"vm_uuid"' | wc -l)" = 4 ]; do
+listed() {
+    for n in 1 2 3 4; do
+        case "$1" in *0000000000a$n*) ;; *) return 1 ;; esac
+    done
+}
+until listed "$(curl -s http://127.0.0.1:$PORT/v1/instances)"; do
     i=$((i + 1)); [ $i -lt 300 ] || { echo "agent did not list the 4 instances"; exit 1; }
     sleep 0.2
 done
@@ -133,36 +138,33 @@ for round in 1 2 3; do
     [ $round = 3 ] || sleep 1
 done
 
-# the kernel's own files, for the fixtures: every readable file of each test cgroup, the processes' files. Shell
-# builtins only: a cat per file would take minutes under TCG.
-FIX="$OUT/fixtures"
-copy_file() {
-    { while IFS= read -r line || [ -n "$line" ]; do printf '%s\n' "$line"; done < "$1" > "$FIX$1"; } 2>/dev/null \
-        || rm -f "$FIX$1"
-}
-copy_dir() {
-    mkdir -p "$FIX$1"
-    for f in "$1"/*; do
+# the kernel's own files, for the fixtures: every readable file of each test cgroup, the processes' files. One awk
+# reads them all (an exec per file takes minutes under TCG, and the shell's read builtin reads byte by byte) into
+# tmpfs, then one cp to the share.
+FIX=/tmp/fixtures
+FILES=""
+add() { # files to copy (their directory made already); an empty one stays empty
+    for f in "$@"; do
         case "${f##*/}" in
-            cgroup.kill|memory.reclaim) ;; # write-only
-            *) [ -f "$f" ] && copy_file "$f" ;;
+            cgroup.kill|memory.reclaim) continue ;; # write-only
         esac
+        [ -f "$f" ] || continue
+        : > "$FIX$f"
+        FILES="$FILES $f"
     done
 }
-copy_proc() {
-    mkdir -p "$FIX/proc/$1"
-    copy_file /proc/$1/cgroup
-    copy_file /proc/$1/stat
-}
+copy_dir() { mkdir -p "$FIX$1"; add "$1"/*; }
+copy_proc() { mkdir -p "$FIX/proc/$1"; add /proc/$1/cgroup /proc/$1/stat; }
 for d in $WEB $CGFS $OOM $SWAP; do copy_dir $d; done
 for pid in $(cat $WEB/cgroup.procs $CGFS/cgroup.procs $OOM/cgroup.procs $SWAP/cgroup.procs); do copy_proc $pid; done
-mkdir -p "$FIX/proc/$WEB_PID/net"
-for f in dev snmp netstat; do copy_file /proc/$WEB_PID/net/$f; done
-mkdir -p "$FIX/proc/self" "$FIX/proc/pressure" "$FIX/proc/sys/kernel"
-# /proc/self is this shell: its mountinfo is the guest's mount table as every process here sees it
-while IFS= read -r line; do printf '%s\n' "$line"; done < /proc/self/mountinfo > "$FIX/proc/self/mountinfo"
-for f in /proc/pressure/cpu /proc/pressure/memory /proc/pressure/io /proc/meminfo; do copy_file $f; done
-# not builtin read: it reads byte by byte, and a sysctl file answers a read past offset 0 with EOF
+mkdir -p "$FIX/proc/$WEB_PID/net" "$FIX/proc/self" "$FIX/proc/pressure" "$FIX/proc/sys/kernel"
+add /proc/$WEB_PID/net/dev /proc/$WEB_PID/net/snmp /proc/$WEB_PID/net/netstat
+add /proc/pressure/cpu /proc/pressure/memory /proc/pressure/io /proc/meminfo
+# shellcheck disable=SC2086
+awk -v fix="$FIX" 'FNR == 1 { if (out != "") close(out); out = fix FILENAME } { print > out }' $FILES
+# /proc/self/mountinfo of cat: the guest's mount table as every process here sees it
+cat /proc/self/mountinfo > "$FIX/proc/self/mountinfo"
+# a sysctl file answers a read past offset 0 with EOF: read it with cat's one big read
 cat /proc/sys/kernel/pid_max > "$FIX/proc/sys/kernel/pid_max"
 cat > "$FIX/capture.properties" <<PROPS
 # written by CgroupV2AgentIT's guest script (src/test/resources/io/cmon/agent/cgroup-v2-agent-it.sh)
@@ -174,7 +176,15 @@ webId=$WEB_ID
 cgfsPid=$CGFS_PID
 cgfsId=$CGFS_ID
 PROPS
+cp -r "$FIX" "$OUT/fixtures"
 step "fixtures captured"
+
+# more uncached scrapes of web alone, for the collectors' own timers (docs/PERFORMANCE.md)
+for round in 4 5 6 7; do
+    sleep 1
+    curl -s -o "$OUT/web-$round.prom" http://127.0.0.1:$PORT/v1/00000000-0000-4000-8000-0000000000a1/metrics
+done
+step "timing rounds"
 
 kill $AGENT
 wait $AGENT || true

@@ -3,7 +3,7 @@
 # declared, scrapes it with curl over the guest's loopback, and copies the kernel's files of those cgroups and
 # processes to out/fixtures. CgroupV2AgentIT prepends JAVA, JAR, CDS (a class data archive of the agent, made on
 # the host: it halves the agent's start under TCG) and the cgroup ids; it asserts on what lands in out/. Keep JVM
-# starts to one: under TCG the agent takes ~40 s to start even with the archive.
+# starts to one: under TCG the agent takes 40–60 s to start even with the archive.
 set -eu
 OUT="$V2HOST_SHARE/out"
 mkdir -p "$OUT"
@@ -159,7 +159,10 @@ for d in $WEB $CGFS $OOM $SWAP; do copy_dir $d; done
 for pid in $(cat $WEB/cgroup.procs $CGFS/cgroup.procs $OOM/cgroup.procs $SWAP/cgroup.procs); do copy_proc $pid; done
 mkdir -p "$FIX/proc/$WEB_PID/net" "$FIX/proc/self" "$FIX/proc/pressure" "$FIX/proc/sys/kernel"
 add /proc/$WEB_PID/net/dev /proc/$WEB_PID/net/snmp /proc/$WEB_PID/net/netstat
-add /proc/pressure/cpu /proc/pressure/memory /proc/pressure/io /proc/meminfo
+add /proc/pressure/cpu /proc/pressure/memory /proc/pressure/io /proc/meminfo /proc/partitions
+# the virtio disk's name by device number, as io.stat gives it (254:0)
+mkdir -p "$FIX/sys/dev/block/254:0"
+add /sys/dev/block/254:0/uevent /sys/dev/block/254:0/dev
 # shellcheck disable=SC2086
 awk -v fix="$FIX" 'FNR == 1 { if (out != "") close(out); out = fix FILENAME } { print > out }' $FILES
 # /proc/self/mountinfo of cat: the guest's mount table as every process here sees it

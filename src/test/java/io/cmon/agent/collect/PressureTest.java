@@ -20,8 +20,8 @@ class PressureTest {
     void parsesV2Fixture() {
         Pressure p = Pressure.parse(Fixtures.v2("cpu.pressure"));
 
-        assertThat(p.some()).isEqualTo(new Pressure.Line(75.29, 39.78, 12.57, 42_518_916));
-        assertThat(p.full().totalUs()).isEqualTo(41_235_956);
+        assertThat(p.some()).isEqualTo(new Pressure.Line(77.01, 40.10, 11.62, 38_697_481));
+        assertThat(p.full().totalUs()).isEqualTo(37_865_606);
     }
 
     @Test

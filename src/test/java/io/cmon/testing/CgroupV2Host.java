@@ -97,13 +97,22 @@ public final class CgroupV2Host implements AutoCloseable {
                 String rest = line.substring(colon + 1).trim();
                 deps.put(line.substring(0, colon), rest.isEmpty() ? List.of() : List.of(rest.split("\\s+")));
             }
+            Path builtinFile = modules.resolve("modules.builtin");
+            Set<String> builtin = new java.util.HashSet<>();
+            if (Files.isRegularFile(builtinFile)) {
+                for (String line : Files.readAllLines(builtinFile)) {
+                    if (line.contains(".ko")) builtin.add(moduleName(line.trim()));
+                }
+            }
             Set<String> ordered = new LinkedHashSet<>();
             for (String name : names) {
+                String wanted = name.replace('-', '_');
+                if (builtin.contains(wanted)) continue; // another distribution's kernel may build it in
                 String path = deps.keySet().stream()
-                        .filter(p -> moduleName(p).equals(name.replace('-', '_')))
+                        .filter(p -> moduleName(p).equals(wanted))
                         .findFirst()
-                        .orElseThrow(() -> new IllegalStateException("module " + name + " not in " + modules
-                                + "/modules.dep (built in? then drop it from CgroupV2Host.MODULES)"));
+                        .orElseThrow(() -> new IllegalStateException("module " + name + " neither in " + modules
+                                + "/modules.dep nor built in"));
                 addWithDependencies(path, deps, ordered);
             }
             return ordered.stream().map(modules::resolve).toList();

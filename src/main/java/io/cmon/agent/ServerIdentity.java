@@ -44,7 +44,12 @@ public record ServerIdentity(String uuid, String hostname) {
 
     private static String systemHostname(Path kernelHostname) {
         try {
-            String h = Files.readString(kernelHostname).trim();
+            String h;
+            // one buffered read: Files.readString reads a size-0 file from offset 1 after its first byte, and a
+            // sysctl answers that with EOF (the hostname would be its first letter)
+            try (java.io.InputStream in = Files.newInputStream(kernelHostname)) {
+                h = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
+            }
             if (!h.isEmpty()) return h;
         } catch (IOException e) {
             // not Linux, or no procfs: ask the JDK

@@ -45,4 +45,17 @@ class ServerIdentityTest {
 
         assertThat(a.uuid()).matches("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").isEqualTo(b.uuid());
     }
+
+    @Test
+    void theKernelsHostnameIsReadWhole() throws IOException {
+        // /proc/sys/kernel/hostname is a sysctl: read from offset 1 it answers EOF
+        String kernel = new String(new ProcessBuilder("cat", "/proc/sys/kernel/hostname").start().getInputStream()
+                .readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+
+        ServerIdentity id = ServerIdentity.resolve(new AgentConfig.Server(null, null), dir.resolve("none"),
+                java.nio.file.Path.of("/proc/sys/kernel/hostname"));
+
+        assertThat(kernel).hasSizeGreaterThan(1);
+        assertThat(id.hostname()).isEqualTo(kernel);
+    }
 }

@@ -76,6 +76,41 @@ public final class AgentProcess implements AutoCloseable {
         return jar;
     }
 
+    /**
+     * A dynamic class data sharing archive of the agent jar ({@code -XX:SharedArchiveFile=<it>}), made by running
+     * the agent once on this host with {@code -XX:ArchiveClassesAtExit}: a scrape of a declared instance (this JVM)
+     * and of {@code /v1/gz/metrics} loads the collectors' classes too. Only worth it where a JVM start is costly
+     * (a TCG guest: it halves the agent's start there); the archive fits only this JDK and this jar.
+     */
+    public static Path classDataArchive(Path dir) throws IOException, InterruptedException {
+        Files.createDirectories(dir);
+        Path archive = dir.resolve("agent.jsa");
+        Files.deleteIfExists(archive);
+        String uuid = "00000000-0000-4000-8000-00000000cd50";
+        Path instances = Files.writeString(dir.resolve("cds-instances.yaml"),
+                "instances:\n  - {uuid: " + uuid + ", pid: " + ProcessHandle.current().pid() + "}\n");
+        Path config = Files.writeString(dir.resolve("cds-agent.yaml"),
+                "server: {uuid: 00000000-0000-4000-8000-00000000cd5a, hostname: cds}\ninstancesFile: " + instances
+                        + "\n");
+        int port = freePort();
+        Path log = dir.resolve("cds-agent.log");
+        Process p = new ProcessBuilder(javaBin(), "-XX:ArchiveClassesAtExit=" + archive, "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC", "-XX:-UsePerfData", "-jar", jar().toAbsolutePath().toString(), "agent",
+                "--config", config.toString(), "--listen", "127.0.0.1:" + port)
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        AgentProcess agent = new AgentProcess(p, port, log, false);
+        agent.awaitReady();
+        for (int i = 0; i < 100 && agent.get("/v1/" + uuid + "/metrics").statusCode() != 200; i++) {
+            Thread.sleep(100); // listed at the declared source's first poll
+        }
+        agent.get("/v1/gz/metrics");
+        agent.stop(); // the archive is written as the JVM exits
+        if (!Files.isRegularFile(archive)) {
+            throw new IllegalStateException("no class data archive at " + archive + ":\n" + agent.logText());
+        }
+        return archive;
+    }
+
     /** A port nothing listens on now (a small race with other processes is accepted). */
     public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

@@ -1,6 +1,8 @@
 package io.cmon.agent.collect;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -13,8 +15,11 @@ final class KernelFile {
     }
 
     static Optional<String> read(Path file) throws IOException {
-        try {
-            return Optional.of(Files.readString(file));
+        // Not Files.readString: for a file that reports size 0, as /proc files do, it reads a single byte first and
+        // then the rest at offset 1, and a sysctl file (/proc/sys/...) answers a read at a non-zero offset with EOF:
+        // /proc/sys/kernel/pid_max read as "3". One buffered read from offset 0 gets the whole value.
+        try (InputStream in = Files.newInputStream(file)) {
+            return Optional.of(new String(in.readAllBytes(), StandardCharsets.UTF_8));
         } catch (NoSuchFileException missing) {
             return Optional.empty();
         } catch (IOException e) {

@@ -38,15 +38,15 @@ class CpuStatTest {
         CpuStat stat = CpuStat.parseV2(Fixtures.v2("cpu.stat"), Fixtures.v2("cpu.pressure"));
 
         // a busy loop under cpu.max "20000 100000" sharing a vCPU with two others
-        assertThat(stat).isEqualTo(new CpuStat(6_637_787_000L, 4_587_654_000L, 42_518_916_000L, 574, 555,
-                39_808_087_000L));
+        assertThat(stat).isEqualTo(new CpuStat(7_507_125_000L, 2_542_321_000L, 38_697_481_000L, 508, 501,
+                34_065_268_000L));
     }
 
     @Test
     void v2WithoutPsiFallsBackToThrottledTime() {
         CpuStat stat = CpuStat.parseV2(Fixtures.v2("cpu.stat"), null);
 
-        assertThat(stat.waitNs()).isEqualTo(39_808_087_000L);
+        assertThat(stat.waitNs()).isEqualTo(34_065_268_000L);
     }
 
     @Test

@@ -18,8 +18,8 @@ class KeyedValuesTest {
     void v2MemoryStat() {
         KeyedValues stat = KeyedValues.parse(Fixtures.v2("memory.stat"));
 
-        assertThat(stat.get("anon")).hasValue(212_992);
-        assertThat(stat.get("file")).hasValue(16_384_000);
+        assertThat(stat.get("anon")).hasValue(221_184);
+        assertThat(stat.get("file")).hasValue(16_449_536);
     }
 
     @Test

@@ -52,7 +52,7 @@ class MemoryStatTest {
         MemoryStat stat = MemoryStat.parseV2(Fixtures.v2(swap, "memory.current"), Fixtures.v2(swap, "memory.max"),
                 Fixtures.v2(swap, "memory.swap.current"), Fixtures.v2(swap, "memory.swap.max"), host);
 
-        assertThat(stat).isEqualTo(new MemoryStat(33_198_080, 33_554_432, 17_489_920, 67_108_864));
+        assertThat(stat).isEqualTo(new MemoryStat(33_202_176, 33_554_432, 17_485_824, 67_108_864));
     }
 
     @Test
@@ -64,7 +64,7 @@ class MemoryStatTest {
                 Fixtures.v2(cgfs, "memory.swap.current"), Fixtures.v2(cgfs, "memory.swap.max"), host);
 
         // the guest's MemTotal and SwapTotal (a 256 MiB zram device)
-        assertThat(stat).isEqualTo(new MemoryStat(356_352, 981_464L * 1024, 0, 262_140L * 1024));
+        assertThat(stat).isEqualTo(new MemoryStat(352_256, 981_464L * 1024, 0, 262_140L * 1024));
     }
 
     @Test

@@ -119,6 +119,8 @@ class CgroupV2AgentIT {
         // a busy loop held to a fifth of a CPU by cpu.max ("20000 100000"), scrapes seconds apart under TCG
         assertThat(second - first).isGreaterThan(100_000_000);
         assertThat(value(scrape("web", 2), "cpu_quota_cores")).isEqualTo(0.2);
+        assertThat(value(scrape("web", 2), "cpu_quota_seconds")).isEqualTo(0.02);
+        assertThat(value(scrape("web", 2), "cpu_period_seconds")).isEqualTo(0.1);
     }
 
     @Test
@@ -174,6 +176,7 @@ class CgroupV2AgentIT {
 
         assertThat(value(oom, "mem_oom_kills_total")).isEqualTo(1);
         assertThat(value(oom, "mem_max_events_total")).isPositive();
+        assertThat(value(oom, "mem_oom_events_total")).isGreaterThanOrEqualTo(1);
         assertThat(value(oom, "mem_limit")).isEqualTo(33_554_432);
         assertThat(kernelValue(captured("sys/fs/cgroup/cmon-it/oom/memory.events"), "oom_kill")).isEqualTo(1);
     }
@@ -185,6 +188,7 @@ class CgroupV2AgentIT {
 
         assertThat(shmem).isGreaterThanOrEqualTo(8 * MIB); // the 8 MiB file on /tmp
         assertThat(value(web, "mem_cache_bytes")).isGreaterThanOrEqualTo(8.0 * MIB);
+        assertThat(value(web, "mem_shmem_bytes")).isGreaterThanOrEqualTo(8.0 * MIB);
     }
 
     @Test
@@ -195,6 +199,11 @@ class CgroupV2AgentIT {
         assertThat(value(web, "disk_written_bytes_total")).isEqualTo(40 * 65536);
         assertThat(value(web, "disk_read_bytes_total")).isEqualTo(40 * 65536);
         assertThat(value(web, "disk_writes_total")).isGreaterThanOrEqualTo(40);
+        // the guest's /sys/dev/block names the device io.stat numbers
+        assertThat(value(web, "disk_device_written_bytes_total{device=\"254:0\",device_name=\"vda\"}"))
+                .isEqualTo(40 * 65536);
+        // the direct reads and writes wait on the device: PSI io of the cgroup
+        assertThat(value(web, "pressure_io_waiting_seconds_total")).isPositive();
         assertThat(captured(WEB + "io.stat")).contains("wbytes=2621440");
     }
 
@@ -210,7 +219,8 @@ class CgroupV2AgentIT {
     void everyCollectorIsAvailableOnV2() {
         for (String alias : new String[] {"web", "cgfs", "swap"}) {
             String text = scrape(alias, 3);
-            for (String collector : new String[] {"cpu", "mem", "mem_detail", "net", "disk", "processes", "tcp"}) {
+            for (String collector : new String[] {"cpu", "mem", "mem_detail", "net", "disk", "processes", "tcp",
+                    "pressure"}) {
                 assertThat(value(text, collector + "_metrics_available_boolean")).as(alias + " " + collector)
                         .isEqualTo(1);
             }

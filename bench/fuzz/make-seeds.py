@@ -109,6 +109,8 @@ def config():
         write(d, name, i, (ROOT / "examples" / name).read_bytes())
     write(d, "agent-tls.yaml", 0, "listen: '[::1]:9164'\nserver: {uuid: 6f1c2b8e-1a2b-4c3d-8e9f-0123456789ab}\n"
           "tls: {cert: /nonexistent/a.pem, key: k.pem, clientCa: ca.pem}\nlabels: {owner: o}\n")
+    # a NUL in a path: Path.of refused it with an exception that escaped config loading (fixed; a regression seed)
+    write(d, "agent-nul-path.yaml", 0, 'tls: {cert: "a\\0b.pem", key: k.pem, clientCa: ca.pem}\n')
     write(d, "proxy-dns.yaml", 1, "tls: {cert: /etc/hostname, key: /etc/hostname}\naccounts: /etc/hostname\n"
           "auth: {mode: account-key}\nagents: {dns: 'SRV _cmon._tcp.example.com', dnsInterval: 1m30s}\n"
           "rateLimit: {rate: 1.5, burst: 3}\ntimeouts: {request: 500ms}\nmaxResponseBytes: 1GiB\n")

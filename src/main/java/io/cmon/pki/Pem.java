@@ -65,7 +65,8 @@ public final class Pem {
             if (o instanceof X509CertificateHolder h) {
                 try {
                     certs.add(converter.getCertificate(h));
-                } catch (CertificateException e) {
+                } catch (CertificateException | RuntimeException e) {
+                    // as for CRLs: lazily parsed ASN.1 may fail only here, with a RuntimeException
                     throw new PkiException(name + ": bad certificate: " + e.getMessage(), e);
                 }
             }
@@ -126,7 +127,9 @@ public final class Pem {
             if (o instanceof X509CRLHolder h) {
                 try {
                     crls.add(converter.getCRL(h));
-                } catch (CRLException e) {
+                } catch (CRLException | RuntimeException e) {
+                    // BouncyCastle parses the inner ASN.1 lazily: a malformed CRL fails here with
+                    // ASN1ParsingException (a RuntimeException), found by KeysFuzzTest
                     throw new PkiException(name + ": bad CRL: " + e.getMessage(), e);
                 }
             }

@@ -49,7 +49,7 @@ class RouteParserFuzzTest {
             if (m.byHost()) {
                 assertThat(path).isEqualTo("/metrics");
                 assertThat(host.toLowerCase(Locale.ROOT)).startsWith(m.uuid());
-                assertThat(host.substring(m.uuid().length())).matches("(\\..*)?(:\\d{1,5})?");
+                assertThat(host.substring(m.uuid().length())).matches("(?s)(\\..*)?(:\\d{1,5})?");
             } else {
                 assertThat(path.toLowerCase(Locale.ROOT)).isEqualTo("/v1/" + m.uuid() + "/metrics");
             }

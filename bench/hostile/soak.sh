@@ -5,7 +5,7 @@
 #
 #   flock /tmp/bench.lock bench/hostile/soak.sh      (python3, openssl, curl; root not needed; no Docker)
 #
-# Knobs: REQUESTS=1000000 DURATION=600 (seconds) WORKERS=3 TIMEOUT=10 PIPELINE=16 SINGLE_RATIO=0.02 SEED=1;
+# Knobs: REQUESTS=1000000 DURATION=600 (seconds) WORKERS=3 TIMEOUT=10 PIPELINE=16 SINGLE_RATIO=0.9 SEED=1;
 # JAR=target/cmon.jar (built when missing); OUT=target/hostile (result JSON, logs); KEEP_WORK=1.
 #
 # Two tenants (alice: two instances, bob: one), declared instances backed by `sleep` processes this script starts
@@ -21,7 +21,7 @@ DURATION="${DURATION:-600}"
 WORKERS="${WORKERS:-3}"
 TIMEOUT="${TIMEOUT:-10}"
 PIPELINE="${PIPELINE:-16}"
-SINGLE_RATIO="${SINGLE_RATIO:-0.02}"
+SINGLE_RATIO="${SINGLE_RATIO:-0.9}"
 SEED="${SEED:-1}"
 WORK="$(mktemp -d /tmp/cmon-hostile.XXXXXX)"
 PIDS=()

@@ -398,14 +398,14 @@ def baseline_not_found(spec, timeout):
 
 
 def worker(args):
-    spec, seed, budget, seconds, timeout, pipeline, batches, single_ratio = args
+    spec, seed, budget, seconds, timeout, single_timeout, pipeline, batches, single_ratio = args
     rng = random.Random(seed)
     ctx = Ctx(spec)
     tally = Tally()
     deadline = time.monotonic() + seconds
     while tally.requests < budget and time.monotonic() < deadline:
         if rng.random() < single_ratio:
-            single_round(rng, spec, ctx, tally, timeout)
+            single_round(rng, spec, ctx, tally, single_timeout)
         else:
             keepalive_round(rng, spec, ctx, tally, timeout, pipeline, batches, deadline, budget)
     return {"counts": [[list(k), v] for k, v in tally.counts.items()], "samples": tally.samples,
@@ -419,18 +419,21 @@ def main():
     ap.add_argument("--seconds", type=float, default=600)
     ap.add_argument("--workers", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=10, help="per read; no answer in time counts as a hang")
+    ap.add_argument("--single-timeout", type=float, default=3,
+                    help="the same for one-shot attacks: a request announcing a body it never sends waits this long")
     ap.add_argument("--pipeline", type=int, default=16)
     ap.add_argument("--batches", type=int, default=30, help="batches per keep-alive connection")
-    ap.add_argument("--single-ratio", type=float, default=0.9,
+    ap.add_argument("--single-ratio", type=float, default=0.3,
                     help="share of rounds that are one-shot attacks (a keep-alive round is pipeline x batches "
-                         "requests, a one-shot round one: 0.9 makes about 2%% of the requests one-shot)")
+                         "requests, a one-shot round one: 0.3 makes about 0.1%% of the requests, ~900 per 10^6)")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     spec = json.load(open(a.spec))
     spec["not_found_body"] = baseline_not_found(spec, a.timeout)
     start = time.monotonic()
     per = a.requests // a.workers
-    jobs = [(spec, a.seed * 1000 + i, per, a.seconds, a.timeout, a.pipeline, a.batches, a.single_ratio)
+    jobs = [(spec, a.seed * 1000 + i, per, a.seconds, a.timeout, a.single_timeout, a.pipeline, a.batches,
+             a.single_ratio)
             for i in range(a.workers)]
     with multiprocessing.Pool(a.workers) as pool:
         results = pool.map(worker, jobs)

@@ -5,7 +5,7 @@
 #
 #   flock /tmp/bench.lock bench/hostile/soak.sh      (python3, openssl, curl; root not needed; no Docker)
 #
-# Knobs: REQUESTS=1000000 DURATION=600 (seconds) WORKERS=3 TIMEOUT=10 PIPELINE=16 SINGLE_RATIO=0.9 SEED=1;
+# Knobs: REQUESTS=1000000 DURATION=600 (seconds) WORKERS=3 TIMEOUT=10 PIPELINE=16 SINGLE_RATIO=0.3 SINGLE_TIMEOUT=3 SEED=1;
 # JAR=target/cmon.jar (built when missing); OUT=target/hostile (result JSON, logs); KEEP_WORK=1.
 #
 # Two tenants (alice: two instances, bob: one), declared instances backed by `sleep` processes this script starts
@@ -20,8 +20,9 @@ REQUESTS="${REQUESTS:-1000000}"
 DURATION="${DURATION:-600}"
 WORKERS="${WORKERS:-3}"
 TIMEOUT="${TIMEOUT:-10}"
+SINGLE_TIMEOUT="${SINGLE_TIMEOUT:-3}"
 PIPELINE="${PIPELINE:-16}"
-SINGLE_RATIO="${SINGLE_RATIO:-0.9}"
+SINGLE_RATIO="${SINGLE_RATIO:-0.3}"
 SEED="${SEED:-1}"
 WORK="$(mktemp -d /tmp/cmon-hostile.XXXXXX)"
 PIDS=()
@@ -133,7 +134,7 @@ load_before=$(uptime)
 PIDS+=($!)
 log "soak: $REQUESTS requests, at most ${DURATION}s, $WORKERS workers; proxy RSS ${rss_before} KiB"
 timeout $((DURATION + 120)) python3 "$HERE/driver.py" --spec "$WORK/spec.json" --requests "$REQUESTS" \
-  --seconds "$DURATION" --workers "$WORKERS" --timeout "$TIMEOUT" --pipeline "$PIPELINE" \
+  --seconds "$DURATION" --workers "$WORKERS" --timeout "$TIMEOUT" --single-timeout "$SINGLE_TIMEOUT" --pipeline "$PIPELINE" \
   --single-ratio "$SINGLE_RATIO" --seed "$SEED" >"$OUT/result.json"
 load_after=$(uptime)
 rss_after=$(rss_kib "$proxy"); agent_rss_after=$(rss_kib "$agent")

@@ -65,8 +65,7 @@ public final class Pem {
             if (o instanceof X509CertificateHolder h) {
                 try {
                     certs.add(converter.getCertificate(h));
-                } catch (CertificateException | RuntimeException e) {
-                    // as for CRLs: lazily parsed ASN.1 may fail only here, with a RuntimeException
+                } catch (CertificateException e) {
                     throw new PkiException(name + ": bad certificate: " + e.getMessage(), e);
                 }
             }

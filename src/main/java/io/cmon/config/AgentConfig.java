@@ -3,6 +3,7 @@ package io.cmon.config;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -133,7 +134,14 @@ public record AgentConfig(
         if (path == null || path.isBlank()) {
             throw ConfigException.key(key, "missing");
         }
-        if (!Files.isReadable(Path.of(path))) {
+        Path file;
+        try {
+            file = Path.of(path);
+        } catch (InvalidPathException e) {
+            // e.g. a NUL character: Path.of throws, and the error must still name the key (found by ConfigFilesFuzzTest)
+            throw ConfigException.key(key, "'" + path + "' is not a valid path: " + e.getReason());
+        }
+        if (!Files.isReadable(file)) {
             throw ConfigException.key(key, "cannot read file '" + path + "'");
         }
     }

@@ -126,7 +126,9 @@ public final class Pem {
             if (o instanceof X509CRLHolder h) {
                 try {
                     crls.add(converter.getCRL(h));
-                } catch (CRLException e) {
+                } catch (CRLException | RuntimeException e) {
+                    // BouncyCastle parses the inner ASN.1 lazily: a malformed CRL fails here with
+                    // ASN1ParsingException (a RuntimeException), found by KeysFuzzTest
                     throw new PkiException(name + ": bad CRL: " + e.getMessage(), e);
                 }
             }

@@ -86,12 +86,16 @@ public record SshKeyPair(SshPublicKey publicKey, PrivateKey privateKey) {
         }
         if (label.equals("OPENSSH PRIVATE KEY") && !"none".equals(cipherOf(name, der))) throw encrypted(name);
         AsymmetricKeyParameter priv;
+        AsymmetricKeyParameter pub;
         try {
             priv = OpenSSHPrivateKeyUtil.parsePrivateKeyBlob(der);
+            // BouncyCastle checks the key's numbers only here (an even RSA exponent: found by KeysFuzzTest)
+            pub = publicOf(name, priv);
+        } catch (PkiException e) {
+            throw e;
         } catch (RuntimeException e) {
             throw new PkiException(name + ": cannot parse the private key: " + e.getMessage(), e);
         }
-        AsymmetricKeyParameter pub = publicOf(name, priv);
         try {
             PrivateKey jcaPrivate = new JcaPEMKeyConverter().getPrivateKey(PrivateKeyInfoFactory.createPrivateKeyInfo(priv));
             PublicKey jcaPublic = SshPublicKey.toJca(pub);

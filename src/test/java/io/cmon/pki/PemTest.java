@@ -74,6 +74,24 @@ class PemTest {
         assertThat(Pem.readCrls(der).get(0).getRevokedCertificate(BigInteger.TEN)).isNotNull();
     }
 
+    /**
+     * Found by KeysFuzzTest: a CRL whose issuer name holds a length in long form beyond 31 bits parses as PEM, and
+     * BouncyCastle fails only when converting it, with a RuntimeException that escaped as a stack trace.
+     */
+    @Test
+    void crlWithMalformedInnerAsn1IsRefusedWithTheFileName() throws Exception {
+        Path crl = Files.writeString(dir.resolve("bad-crl.pem"), """
+                -----BEGIN X509 CRL-----
+                MIGlMEwwCgYIKoZIzj0EAwIwIDENMAsGA1UEAwwEZnV6ejEPMA1G0AUECwwGdGVu
+                YW50Fw0yNjExMzAwMTM1MDdaFw0yNjEyMDEwMTM1MDdaMAoGCCqGSM50BAMCA0kA
+                MEYCIQC1z1rhWzpMjNc4MwqVf1THxhjRD0EYaLskeddyZPvd7wIhAN6vtlN3vAN5
+                Tr3AmEqL6ywUw3ijvyEOBOTz2KP8uo7b
+                -----END X509 CRL-----
+                """);
+        assertThatThrownBy(() -> Pem.readCrls(crl)).isInstanceOf(PkiException.class)
+                .hasMessageStartingWith(crl + ": bad CRL: ");
+    }
+
     @Test
     void keyFilesAreOwnerOnlyFromCreationAndReplacedAtomically() throws Exception {
         Path key = dir.resolve("sub/dir/k.pem");

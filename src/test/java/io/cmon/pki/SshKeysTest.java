@@ -78,4 +78,33 @@ class SshKeysTest {
                 .isInstanceOf(PkiException.class);
         assertThat(Files.exists(dir.resolve("id.pub"))).isTrue();
     }
+
+    /**
+     * Found by KeysFuzzTest: an OpenSSH RSA key whose public exponent is even (a corrupted file) made BouncyCastle
+     * throw IllegalArgumentException out of SshKeyPair.parse instead of a PkiException naming the file.
+     */
+    @Test
+    void rsaKeyWithAnEvenPublicExponentIsRefusedWithTheFileName() {
+        String key = """
+                -----BEGIN OPENSSH PRIVATE KEY-----
+                b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAlwAAAAdzc2gtcn
+                NhAAAAAwEAAQAAAIEAtnY77/xng+5OoF9LPVRaJBi/vnBQh0sZHEoxDsRDUrABE5DC+axM
+                0vzqOyqATCKkv9y8kdTDNOBrVxf11THBmDf6KxkXptuNd2x0G39wh/h66AF2gNtbgY7Wu2
+                tFqm3qj6Sc3UYcqLOKirBpady8VY5sO2XPrNio2vS9hhHVg20AAAIABPTLngT0y54AAAAH
+                c3NoLXJzYQAAAIEAtnY77/xng+5OoF9LPVRaJBi/vnBQh0sZHEoxDsRDUrABE5DC+axM0v
+                zqOyqATCKkv9y8kdTDNOBrVxf11THBmDf6KxkXptuNd2x0G39wh/h66AF2gNtbgY7Wu2tF
+                qm3qj6Sc3UYcqLOKirBpady8VY5sO2XPrNio2vS9hhHVg20AAAADAQBAAAAAgG7VGQlot3
+                RTUF1oJSrmzy53/hju3mugOWuOwYfnvcE/ehfpahYBDFVpHdq4sVwN+yc0LTMkG0NGQs2P
+                l1teMup9MAvsTI0tK2Qme8+XvFOf9+7U0hccslec9uPCfIFK46RxGusDB+rVxrr6N+l5Nh
+                xMOpvA9lZ2yBRr1I1Ndk4BAAAAQH0M6AKYw8hJg4a5MbkVqbrmnwFGYAD2Pr1FoUv1Sjd1
+                +ZwBWm7hBwTC1Jthr3gkyX9o94rUWSMzQcyc8jGxhSYAAABBAOsR9nuiT/OAFCztZ/N6XH
+                H2JL5zmLseRspPhrHTNB5uj5oySqidXWW0a5fz9tlMzrd2Qc1NIWNHehr1z/2tQoEAAABB
+                AMa1JsR9XKhE1m3pPrkWHY5aou+p2StjGRaOFQgN62KpQeFAQ6wVIWdOB66B1jgZcSc10b
+                PQavnrkQRsHIUR8u0AAAAJZnV6ekBjbW9uAQI=
+                -----END OPENSSH PRIVATE KEY-----
+                """;
+        assertThatThrownBy(() -> SshKeyPair.parse("id_rsa", key)).isInstanceOf(PkiException.class)
+                .hasMessageStartingWith("id_rsa: cannot parse the private key: ")
+                .hasMessageContaining("even");
+    }
 }

@@ -46,8 +46,8 @@ public record CgroupMounts(Map<String, Mount> v1, Optional<Mount> unified) {
         for (String line : mountinfo.split("\n")) {
             String[] fields = line.split(" ");
             int dash = indexOf(fields, "-");
-            if (dash < 6 || dash + 3 >= fields.length) {
-                continue;
+            if (dash < 6 || dash + 3 >= fields.length || !fields[4].startsWith("/")) {
+                continue; // not a mountinfo line; a mount point is absolute (under() relies on it)
             }
             String fsType = fields[dash + 1];
             Mount mount = new Mount(unescape(fields[3]), Path.of(unescape(fields[4])));

@@ -17,12 +17,13 @@ public record MemInfo(Map<String, Long> fields) {
         Map<String, Long> fields = new LinkedHashMap<>();
         for (String line : text.split("\n")) {
             int colon = line.indexOf(':');
-            if (colon <= 0) continue;
+            String name = colon < 0 ? "" : line.substring(0, colon).trim();
+            if (name.isEmpty()) continue; // ": 5 kB" or blanks before the colon name no field
             String[] v = KeyedValues.WHITESPACE.split(line.substring(colon + 1).trim());
             if (v.length == 0 || v[0].isEmpty()) continue;
             try {
                 long n = Long.parseLong(v[0]);
-                fields.put(line.substring(0, colon).trim(), v.length > 1 && v[1].equals("kB") ? n * 1024 : n);
+                fields.put(name, v.length > 1 && v[1].equals("kB") ? n * 1024 : n);
             } catch (NumberFormatException notNumeric) {
                 // a field of a newer kernel we do not read
             }

@@ -58,4 +58,21 @@ class CgroupMountsTest {
 
         assertThat(mounts.unified()).map(CgroupMounts.Mount::mountPoint).contains(Path.of("/mnt/my cgroup"));
     }
+
+    /**
+     * Found by KernelParsersFuzzTest: a line whose mount point field is empty (two spaces) was taken as a mount, and
+     * {@link CgroupMounts#under} then failed with StringIndexOutOfBoundsException.
+     */
+    @Test
+    void linesWithoutAnAbsoluteMountPointAreSkipped() {
+        CgroupMounts mounts = CgroupMounts.parse("""
+                25 1 0:22 /  rw - cgroup cgroup rw,memory
+                26 1 0:23 / relative rw - cgroup cgroup rw,pids
+                27 1 0:24 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu
+                """);
+
+        assertThat(mounts.v1()).containsOnlyKeys("cpu");
+        assertThat(mounts.under(Path.of("/host")).v1().get("cpu").mountPoint())
+                .isEqualTo(Path.of("/host/sys/fs/cgroup/cpu"));
+    }
 }

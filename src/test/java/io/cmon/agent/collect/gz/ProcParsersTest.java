@@ -58,4 +58,13 @@ class ProcParsersTest {
         assertThat(m.bytes("HugePages_Total")).isZero();
         assertThat(m.bytes("NoSuchField")).isEqualTo(-1);
     }
+
+    /** Found by KernelParsersFuzzTest: a name of only blanks or NULs before the colon became the field "". */
+    @Test
+    void meminfoLinesWithoutAFieldNameAreSkipped() {
+        MemInfo info = MemInfo.parse(
+                "MemTotal:       16 kB\n\0\0: 224 kB\n   : 5 kB\nSwapTotal: 0 kB\n");
+
+        assertThat(info.fields()).containsOnlyKeys("MemTotal", "SwapTotal");
+    }
 }

@@ -1,0 +1,22 @@
+package io.cmon.config;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ConfigLoaderTest {
+
+    /** Path.of refuses a NUL character with InvalidPathException, which escaped config loading unnamed. */
+    @Test
+    void aFilePathWithANulCharacterIsAConfigErrorNamingFileAndKey() {
+        assertThatThrownBy(() -> ConfigLoader.parse("agent.yaml",
+                "tls: {cert: \"a\\0b.pem\", key: k.pem, clientCa: ca.pem}\n", AgentConfig.class))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("agent.yaml: key 'tls.cert': ")
+                .hasMessageContaining("not a valid path");
+        assertThatThrownBy(() -> ConfigLoader.parse("proxy.yaml",
+                "tls: {cert: \"\\0\", key: k.pem}\naccounts: a.yaml\n", ProxyConfig.class))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("proxy.yaml: key 'tls.cert': ");
+    }
+}

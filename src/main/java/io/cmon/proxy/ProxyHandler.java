@@ -69,7 +69,11 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
     @Override
     public void handle(HttpServerRequest req) {
         long start = System.nanoTime();
-        Route route = parser.parse(req.method().name(), req.getHeader(HttpHeaders.HOST), req.path(), req.query());
+        int hosts = req.headers().getAll(HttpHeaders.HOST).size();
+        // RFC 9112 §3.2: HTTP/1.1 needs exactly one Host; several make routing ambiguous for any version
+        Route route = hosts > 1 || (hosts == 0 && req.version() == io.vertx.core.http.HttpVersion.HTTP_1_1)
+                ? new Route.Rejected(Failure.BAD_REQUEST, "exactly one Host header is required")
+                : parser.parse(req.method().name(), req.getHeader(HttpHeaders.HOST), req.path(), req.query());
         Call call = new Call(req, route, start);
         try {
             dispatch(call);

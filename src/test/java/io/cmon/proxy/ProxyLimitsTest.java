@@ -52,6 +52,8 @@ class ProxyLimitsTest {
     static TestPki pki;
     static FakeAgent agent;
     static Proxy proxy;
+    /** Verified in {@link #start()}, before any test drains 127.0.0.1's failure budget: unaffected by throttling. */
+    static TestPki.Issued alice;
 
     @BeforeAll
     static void start() throws Exception {
@@ -72,6 +74,10 @@ class ProxyLimitsTest {
         c.validate();
         proxy = Proxy.start(vertx, c).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
         await().atMost(Duration.ofSeconds(10)).until(() -> proxy.inventory().synced());
+        alice = pki.client("alice");
+        try (SSLSocket s = tls(alice)) {
+            assertThat(request(s, "/v1/discover")).startsWith("HTTP/1.1 200");
+        }
     }
 
     @AfterAll
@@ -221,6 +227,20 @@ class ProxyLimitsTest {
         public java.util.Optional<javax.net.ssl.SSLSession> sslSession() { return java.util.Optional.empty(); }
         public URI uri() { return null; }
         public HttpClient.Version version() { return HttpClient.Version.HTTP_1_1; }
+    }
+
+    @Test
+    void twoHostHeadersOrNoneOnHttp11AreABadRequest() throws Exception {
+        for (String headers : List.of("Host: cmon.test\r\nHost: other.test\r\n", "")) {
+            try (SSLSocket s = tls(alice)) {
+                s.getOutputStream().write(("GET /v1/discover HTTP/1.1\r\n" + headers + "\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+                byte[] buf = new byte[4096];
+                int n = s.getInputStream().read(buf);
+                assertThat(new String(buf, 0, n, StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 400");
+            }
+        }
     }
 
     @Test

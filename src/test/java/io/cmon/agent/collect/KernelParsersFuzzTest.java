@@ -66,14 +66,21 @@ class KernelParsersFuzzTest {
             case 1 -> refusedOrParsed(() -> CpuStat.parseV1(a, in.partOrNull(1)));
             case 2 -> refusedOrParsed(() -> CpuStat.parseV1(a, b, in.partOrNull(2)));
             case 3 -> refusedOrParsed(() -> CpuStat.parseV2(a, in.partOrNull(1)));
-            case 4 -> refusedOrParsed(() -> CpuQuota.parseV1(a, b)
-                    .ifPresent(q -> assertThat(q.quotaUs()).isPositive()));
-            case 5 -> refusedOrParsed(() -> CpuQuota.parseV2(a)
-                    .ifPresent(q -> assertThat(q.periodUs()).isPositive()));
+            case 4 -> refusedOrParsed(() -> {
+                CpuQuota q = CpuQuota.parseV1(a, b);
+                assertThat(q.periodUs()).isPositive();
+                q.quotaUs().ifPresent(us -> assertThat(us).isPositive());
+            });
+            case 5 -> refusedOrParsed(() -> {
+                CpuQuota q = CpuQuota.parseV2(a);
+                assertThat(q.periodUs()).isPositive();
+                q.quotaUs().ifPresent(us -> assertThat(us).isPositive());
+            });
             case 6 -> refusedOrParsed(() -> MemoryStat.parseV1(a, b, in.partOrNull(2), in.partOrNull(3), HOST));
             case 7 -> refusedOrParsed(() -> MemoryStat.parseV2(a, b, in.partOrNull(2), in.partOrNull(3), HOST));
-            case 8 -> refusedOrParsed(() -> MemoryDetail.parseV1(a, in.partOrNull(1), in.partOrNull(2)));
-            case 9 -> refusedOrParsed(() -> MemoryDetail.parseV2(a, in.partOrNull(1)));
+            case 8 -> refusedOrParsed(() -> MemoryDetail.parseV1(a, in.partOrNull(1), in.partOrNull(2),
+                    in.partOrNull(3), in.partOrNull(4)));
+            case 9 -> refusedOrParsed(() -> MemoryDetail.parseV2(a, in.partOrNull(1), in.partOrNull(2)));
             case 10 -> assertThat(MemInfo.parse(a).fields()).doesNotContainKey("");
             case 11 -> refusedOrParsed(() -> assertThat(Pressure.parse(a).some()).isNotNull());
             case 12 -> refusedOrParsed(() -> {

@@ -48,10 +48,15 @@ class CgroupV2AgentIT {
             script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Path cds = AgentProcess.classDataArchive(Path.of("target/v2host/cds").toAbsolutePath());
-        String header = "JAVA='" + java + "'\nJAR='" + AgentProcess.jar().toAbsolutePath() + "'\nCDS='" + cds
+        // a checkout under /tmp is invisible in the guest (its own tmpfs): jar and archive go where it can see them
+        Path work = CgroupV2Host.visibleInGuest(Path.of("target/v2host"));
+        Files.createDirectories(work);
+        Path jar = work.resolve("cmon.jar");
+        Files.copy(AgentProcess.jar(), jar, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Path cds = AgentProcess.classDataArchive(work.resolve("cds"), jar);
+        String header = "JAVA='" + java + "'\nJAR='" + jar + "'\nCDS='" + cds
                 + "'\nWEB_ID=" + WEB_ID + "\nCGFS_ID=" + CGFS_ID + "\n";
-        try (CgroupV2Host host = CgroupV2Host.builder(Path.of("target/v2host/CgroupV2AgentIT"))
+        try (CgroupV2Host host = CgroupV2Host.builder(work.resolve("CgroupV2AgentIT"))
                 .swapMiB(256).diskMiB(16).timeout(Duration.ofMinutes(5)).build()) {
             run = host.run(header + script);
         }

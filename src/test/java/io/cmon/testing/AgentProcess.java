@@ -83,6 +83,11 @@ public final class AgentProcess implements AutoCloseable {
      * (a TCG guest: it halves the agent's start there); the archive fits only this JDK and this jar.
      */
     public static Path classDataArchive(Path dir) throws IOException, InterruptedException {
+        return classDataArchive(dir, jar().toAbsolutePath());
+    }
+
+    /** As {@link #classDataArchive(Path)}, for the agent run from {@code jar} (an archive is tied to its jar's path). */
+    public static Path classDataArchive(Path dir, Path jar) throws IOException, InterruptedException {
         Files.createDirectories(dir);
         Path archive = dir.resolve("agent.jsa");
         Files.deleteIfExists(archive);
@@ -95,7 +100,7 @@ public final class AgentProcess implements AutoCloseable {
         int port = freePort();
         Path log = dir.resolve("cds-agent.log");
         Process p = new ProcessBuilder(javaBin(), "-XX:ArchiveClassesAtExit=" + archive, "-XX:TieredStopAtLevel=1",
-                "-XX:+UseSerialGC", "-XX:-UsePerfData", "-jar", jar().toAbsolutePath().toString(), "agent",
+                "-XX:+UseSerialGC", "-XX:-UsePerfData", "-jar", jar.toString(), "agent",
                 "--config", config.toString(), "--listen", "127.0.0.1:" + port)
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         AgentProcess agent = new AgentProcess(p, port, log, false);

@@ -203,6 +203,23 @@ public final class CgroupV2Host implements AutoCloseable {
         }
     }
 
+    /** Where the guest mounts file systems of its own: host files under them are invisible inside. */
+    private static final List<String> GUEST_OWN = List.of("/tmp", "/run", "/var/tmp", "/dev", "/proc", "/sys");
+
+    /**
+     * {@code dir}, or, when the guest would not see it (a checkout under /tmp, as CI clones may be), a directory
+     * of the same name under /var/cache/cmon-v2host, which it does.
+     */
+    public static Path visibleInGuest(Path dir) {
+        Path abs = dir.toAbsolutePath().normalize();
+        for (String guestOwn : GUEST_OWN) {
+            if (abs.startsWith(guestOwn)) {
+                return Path.of("/var/cache/cmon-v2host", abs.toString().substring(1).replace('/', '_'));
+            }
+        }
+        return abs;
+    }
+
     /** A host whose files (initramfs, console log, share) live in {@code workDir}, emptied first. */
     public static Builder builder(Path workDir) {
         return new Builder(workDir);
@@ -210,11 +227,11 @@ public final class CgroupV2Host implements AutoCloseable {
 
     private CgroupV2Host(Builder b) throws IOException {
         this.workDir = b.workDir.toAbsolutePath().normalize();
-        for (String guestOwn : List.of("/tmp", "/run", "/var/tmp", "/dev", "/proc", "/sys")) {
+        for (String guestOwn : GUEST_OWN) {
             if (workDir.startsWith(guestOwn)) {
                 // the guest mounts its own file systems there: the share would be hidden under them
                 throw new IllegalArgumentException("work dir " + workDir + " is under " + guestOwn
-                        + ", which the guest mounts over; use a directory like target/…");
+                        + ", which the guest mounts over; use visibleInGuest(dir)");
             }
         }
         this.share = workDir.resolve("share");

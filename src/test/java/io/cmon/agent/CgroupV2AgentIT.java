@@ -11,6 +11,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.Properties;
@@ -52,7 +53,7 @@ class CgroupV2AgentIT {
         Path work = CgroupV2Host.visibleInGuest(Path.of("target/v2host"));
         Files.createDirectories(work);
         Path jar = work.resolve("cmon.jar");
-        Files.copy(AgentProcess.jar(), jar, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(AgentProcess.jar(), jar, StandardCopyOption.REPLACE_EXISTING);
         Path cds = AgentProcess.classDataArchive(work.resolve("cds"), jar);
         String header = "JAVA='" + java + "'\nJAR='" + jar + "'\nCDS='" + cds
                 + "'\nWEB_ID=" + WEB_ID + "\nCGFS_ID=" + CGFS_ID + "\n";

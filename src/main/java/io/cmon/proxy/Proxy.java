@@ -7,6 +7,7 @@ import io.cmon.config.ConfigException;
 import io.cmon.config.DnsQuery;
 import io.cmon.config.HostPort;
 import io.cmon.config.ProxyConfig;
+import io.cmon.net.ConnectionGuard;
 import io.cmon.proxy.auth.AccountKeyAuthenticator;
 import io.cmon.proxy.auth.AccountStore;
 import io.cmon.proxy.auth.AgentTls;
@@ -124,14 +125,20 @@ public final class Proxy {
         ProxyConfig.Limits limits = config.limits();
         this.throttle = new SourceThrottle(limits.authFailureRate(), limits.authFailureBurst(), 100_000,
                 System::nanoTime);
-        io.prometheus.metrics.core.metrics.Counter refused = ConnectionGuard.refusedCounter(metrics.registry());
+        io.prometheus.metrics.core.metrics.Counter refused = io.prometheus.metrics.core.metrics.Counter.builder()
+                .name("cmon_proxy_connections_refused")
+                .help("Connections closed by the proxy's limits, by listener and reason "
+                        + "(max_connections, max_per_source, header_timeout)")
+                .labelNames("listener", "reason").register(metrics.registry());
         Duration next = limits.idleTimeoutDuration().plus(config.requestTimeout());
         this.tenantGuard = new ConnectionGuard(vertx, new ConnectionGuard.Limits(limits.maxConnections(),
-                limits.maxConnectionsPerSource(), limits.headerTimeoutDuration(), next), "tenant",
-                metrics.registry(), refused);
+                limits.maxConnectionsPerSource(), limits.headerTimeoutDuration(), next),
+                why -> refused.labelValues("tenant", why.label()).inc());
         this.adminGuard = new ConnectionGuard(vertx, new ConnectionGuard.Limits(
                 Math.max(16, limits.maxConnections() / 10), Math.max(16, limits.maxConnectionsPerSource() / 10),
-                limits.headerTimeoutDuration(), next), "admin", metrics.registry(), refused);
+                limits.headerTimeoutDuration(), next), why -> refused.labelValues("admin", why.label()).inc());
+        connectionsGauge("tenant", tenantGuard);
+        connectionsGauge("admin", adminGuard);
         this.adminHosts = AdminHosts.of(config);
         this.handshakeFailures = io.prometheus.metrics.core.metrics.Counter.builder()
                 .name("cmon_proxy_tls_handshake_failures")
@@ -196,8 +203,8 @@ public final class Proxy {
                 .compose(v -> {
                     HttpServer server = vertx.createHttpServer(limited(new HttpServerOptions()
                             .setHost(admin.host()).setPort(admin.port())));
-                    adminGuard.attach(server, "admin");
-                    return server.requestHandler(adminGuard.wrap(this::admin, "admin")).listen()
+                    adminGuard.attach(server);
+                    return server.requestHandler(adminGuard.wrap(this::admin)).listen()
                             .recover(e -> Future.failedFuture(new IllegalStateException(
                                     "cannot listen on " + admin + " (adminListen): " + e.getMessage(), e)));
                 })
@@ -271,9 +278,9 @@ public final class Proxy {
                         // forwarded bodies keep the agent's encoding: never compress twice
                         .setCompressionSupported(false)));
                 HttpServer server = vertx.createHttpServer(options);
-                tenantGuard.attach(server, "tenant");
+                tenantGuard.attach(server);
                 server.exceptionHandler(e -> handshakeFailures.inc()); // errors before HTTP: TLS handshakes
-                server.requestHandler(tenantGuard.wrap(handler, "tenant"))
+                server.requestHandler(tenantGuard.wrap(handler))
                         .listen()
                         .onSuccess(servers::add)
                         .<Void>mapEmpty()
@@ -285,6 +292,12 @@ public final class Proxy {
                 accessLog.flush(); // runs on this listener's loop: the lines of its last requests are not lost
             }
         }, new DeploymentOptions().setInstances(count)).onSuccess(id -> tenantDeployment = id).mapEmpty();
+    }
+
+    private void connectionsGauge(String listener, ConnectionGuard guard) {
+        io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("cmon_proxy_" + listener + "_connections")
+                .help("Open connections of the " + listener + " listener (after the TLS handshake, if any)")
+                .callback(cb -> cb.call(guard.open())).register(metrics.registry());
     }
 
     /** Idle timeout, header and request-line sizes and the TLS handshake deadline of {@code limits}. */

@@ -92,7 +92,7 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
             call.text(200, "OK\n");
             return;
         }
-        String source = ConnectionGuard.source(call.req.remoteAddress());
+        String source = io.cmon.net.ConnectionGuard.source(call.req.remoteAddress());
         AuthResult who = auth.apply(call.req, () -> throttle.blockedFor(source) == 0);
         if (who instanceof AuthResult.Rejected r) {
             metrics.authFailure(r.reason().label());

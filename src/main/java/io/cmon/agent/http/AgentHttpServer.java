@@ -10,6 +10,7 @@ import io.cmon.agent.runtime.InstanceSource;
 import io.cmon.api.InstancesPage;
 import io.cmon.config.AgentConfig;
 import io.cmon.config.HostPort;
+import io.cmon.net.ConnectionGuard;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -20,7 +21,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ClientAuth;
-import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -36,9 +36,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -88,10 +86,8 @@ public final class AgentHttpServer {
     private final Histogram durations;
     private final Limits limits;
     private final CoalescedRefresh refresh;
-    private final AtomicInteger connections = new AtomicInteger();
+    private final ConnectionGuard guard;
     private final AtomicInteger longPolls = new AtomicInteger();
-    /** Connections that have not sent a complete first request yet → their deadline timer. */
-    private final Map<HttpConnection, Long> awaitingFirstRequest = new ConcurrentHashMap<>();
     private final Counter connectionsClosed;
     private final Counter longPollsRefused;
     private final Counter tlsRefused;
@@ -130,9 +126,14 @@ public final class AgentHttpServer {
                 .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5)
                 .labelNames("route").register(self);
         this.connectionsClosed = Counter.builder().name("cmon_agent_connections_closed_total")
-                .help("Connections the agent closed on its own, by reason: over the connection cap, or no complete"
-                        + " request headers within the header timeout.")
+                .help("Connections the agent closed on its own, by reason: max_connections (over the cap),"
+                        + " header_timeout (no complete request headers in time).")
                 .labelNames("reason").register(self);
+        // proxies come from a few addresses: no cap per source below the overall one; a next request may follow
+        // a long-poll, so its deadline is the idle timeout past the longest wait
+        this.guard = new ConnectionGuard(vertx, new ConnectionGuard.Limits(limits.maxConnections(),
+                limits.maxConnections(), limits.headerTimeout(), limits.idleTimeout().plus(InstancesQuery.MAX_WAIT)),
+                why -> connectionsClosed.labelValues(why.label()).inc());
         this.longPollsRefused = Counter.builder().name("cmon_agent_long_polls_refused_total")
                 .help("Long-polls of /v1/instances answered 503 because too many were waiting.").register(self);
         this.tlsRefused = Counter.builder().name("cmon_agent_tls_refused_total")
@@ -140,7 +141,7 @@ public final class AgentHttpServer {
                         + " (e.g. a tenant's), client_not_allowed (CN not in tls.allowedClients).")
                 .labelNames("reason").register(self);
         GaugeWithCallback.builder().name("cmon_agent_connections").help("Open connections to the agent's API.")
-                .callback(cb -> cb.call(connections.get())).register(self);
+                .callback(cb -> cb.call(guard.open())).register(self);
         GaugeWithCallback.builder().name("cmon_agent_long_polls").help("Long-polls of /v1/instances waiting now.")
                 .callback(cb -> cb.call(longPolls.get())).register(self);
         GaugeWithCallback.builder().name("cmon_agent_source_up")
@@ -180,30 +181,10 @@ public final class AgentHttpServer {
                     .setTrustOptions(TrustOptions.wrap(trust))
                     .setClientAuth(ClientAuth.REQUIRED);
         }
-        http = vertx.createHttpServer(options).connectionHandler(this::connected).requestHandler(this::handle);
+        http = vertx.createHttpServer(options);
+        guard.attach(http);
+        http.requestHandler(guard.wrap(this::handle));
         return http.listen().map(HttpServer::actualPort);
-    }
-
-    /** Counts the connection, closes it over the cap, and arms its first-request deadline. */
-    private void connected(HttpConnection conn) {
-        int open = connections.incrementAndGet();
-        conn.closeHandler(v -> {
-            connections.decrementAndGet();
-            Long timer = awaitingFirstRequest.remove(conn);
-            if (timer != null) vertx.cancelTimer(timer);
-        });
-        if (open > limits.maxConnections()) {
-            connectionsClosed.labelValues("connection_limit").inc();
-            conn.close();
-            return;
-        }
-        long timer = vertx.setTimer(limits.headerTimeout().toMillis(), t -> {
-            if (awaitingFirstRequest.remove(conn) != null) {
-                connectionsClosed.labelValues("header_timeout").inc();
-                conn.close();
-            }
-        });
-        awaitingFirstRequest.put(conn, timer);
     }
 
     public Future<Void> close() {
@@ -211,8 +192,6 @@ public final class AgentHttpServer {
     }
 
     void handle(HttpServerRequest req) {
-        Long deadline = awaitingFirstRequest.remove(req.connection());
-        if (deadline != null) vertx.cancelTimer(deadline);
         Exchange ex = new Exchange(req, Route.match(req.method().name(), req.path()), System.nanoTime());
         try {
             Route r = ex.route;

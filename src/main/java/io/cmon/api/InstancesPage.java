@@ -36,8 +36,24 @@ public record InstancesPage(
         }
     }
 
+    /** The agent's server; {@code sources} (absent from older agents) says how each instance source is doing. */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record Server(@JsonProperty("uuid") String uuid, @JsonProperty("hostname") String hostname) {}
+    public record Server(@JsonProperty("uuid") String uuid, @JsonProperty("hostname") String hostname,
+                         @JsonProperty("sources") List<Source> sources) {
+        public Server {
+            sources = sources == null ? List.of() : List.copyOf(sources);
+        }
+
+        public Server(String uuid, String hostname) {
+            this(uuid, hostname, List.of());
+        }
+    }
+
+    /** One instance source of an agent: whether its runtime answers, its last error, events seen, resyncs. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Source(@JsonProperty("name") String name, @JsonProperty("up") boolean up,
+                         @JsonProperty("last_error") String lastError,
+                         @JsonProperty("events_seen") long eventsSeen, @JsonProperty("resyncs") long resyncs) {}
 
     /** vm_owner_uuid is the owner as labelled on the host: an account uuid or a login; the proxy resolves it. */
     @JsonIgnoreProperties(ignoreUnknown = true)

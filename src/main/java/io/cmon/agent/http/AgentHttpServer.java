@@ -12,6 +12,7 @@ import io.cmon.config.AgentConfig;
 import io.cmon.config.HostPort;
 import io.cmon.net.ConnectionGuard;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -148,6 +149,16 @@ public final class AgentHttpServer {
                 .help("1 while an instance source's runtime answers (Docker: its API within its timeouts), else 0.")
                 .labelNames("source")
                 .callback(cb -> this.sources.forEach(src -> cb.call(src.up() ? 1 : 0, src.name()))).register(self);
+        CounterWithCallback.builder().name("cmon_agent_source_events")
+                .help("Events received from an instance source's runtime since the agent started.")
+                .labelNames("source")
+                .callback(cb -> this.sources.forEach(src -> cb.call(src.health().eventsSeen(), src.name())))
+                .register(self);
+        CounterWithCallback.builder().name("cmon_agent_source_resyncs")
+                .help("Full listings of an instance source since the agent started (startup, reconnects, periodic).")
+                .labelNames("source")
+                .callback(cb -> this.sources.forEach(src -> cb.call(src.health().resyncs(), src.name())))
+                .register(self);
         GaugeWithCallback.builder().name("cmon_agent_instance_conflicts")
                 .help("Instance uuids claimed by two or more containers: served to nobody (see /v1/instances"
                         + " conflicts).")
@@ -274,6 +285,12 @@ public final class AgentHttpServer {
         return refresh.rescans();
     }
 
+    private List<InstancesPage.Source> sources() {
+        return sources.stream().map(InstanceSource::health)
+                .map(h -> new InstancesPage.Source(h.name(), h.up(), h.lastError(), h.eventsSeen(), h.resyncs()))
+                .toList();
+    }
+
     private byte[] page(InstanceInventory.Snapshot snapshot) {
         List<InstancesPage.Entry> entries = snapshot.instances().stream()
                 .map(i -> new InstancesPage.Entry(i.uuid(), i.alias(), i.owner(), i.image(), i.brand(), i.groups(),
@@ -283,7 +300,7 @@ public final class AgentHttpServer {
             List<InstancesPage.Conflict> conflicts = snapshot.conflicts().stream()
                     .map(c -> new InstancesPage.Conflict(c.uuid(), c.claimants())).toList();
             return JSON.writeValueAsBytes(new InstancesPage(
-                    new InstancesPage.Server(server.uuid(), server.hostname()), snapshot.generation(), entries,
+                    new InstancesPage.Server(server.uuid(), server.hostname(), sources()), snapshot.generation(), entries,
                     conflicts));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e); // records of strings: not expected

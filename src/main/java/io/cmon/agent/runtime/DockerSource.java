@@ -82,6 +82,9 @@ public final class DockerSource implements InstanceSource {
     private long resyncTimer = -1;
     private long pingTimer = -1;
     private volatile boolean up;
+    private volatile String lastError;
+    private volatile long eventsSeen;
+    private volatile long resyncs;
     private long reconnectTimer = -1;
     private String brand = "docker";
     private String lastEventTime; // "seconds.nanos", the Docker `since` format
@@ -125,6 +128,7 @@ public final class DockerSource implements InstanceSource {
                     int attempt = epoch;
                     resync().onFailure(e -> {
                         LOG.debug("docker: periodic resync failed: {}", e.toString());
+                        lastError = e.toString();
                         if (isTimeout(e)) lost(attempt, e);
                     });
                 }
@@ -206,6 +210,7 @@ public final class DockerSource implements InstanceSource {
         }
         connected = false;
         up = false;
+        lastError = cause.toString();
         if (eventStream != null) {
             eventStream.request().connection().close(); // its handlers are stale now
             eventStream = null;
@@ -228,6 +233,7 @@ public final class DockerSource implements InstanceSource {
                     RecordParser lines = RecordParser.newDelimited("\n", resp);
                     lines.handler(line -> {
                         if (!closed && attempt == epoch && line.length() > 0) {
+                            eventsSeen++; // only on this source's context
                             onEvent(line);
                         }
                     });
@@ -297,6 +303,7 @@ public final class DockerSource implements InstanceSource {
 
     /** Lists and inspects every container, then replaces this source's instances in the sink. */
     private Future<Void> resync() {
+        resyncs++; // only on this source's context
         long seqAtStart = eventSeq;
         return get("/containers/json?all=1").compose(list -> {
             List<Future<Instance>> inspections = new ArrayList<>();
@@ -366,6 +373,11 @@ public final class DockerSource implements InstanceSource {
                 .setServer(SocketAddress.domainSocketAddress(socketPath))
                 .setHost("localhost")
                 .setURI(uri);
+    }
+
+    @Override
+    public SourceHealth health() {
+        return new SourceHealth(name(), up, lastError, eventsSeen, resyncs);
     }
 
     /** Whether the daemon answered recently: connected, and neither a call nor a ping has timed out since. */

@@ -18,6 +18,11 @@ public interface InstanceSource extends AutoCloseable {
         return true;
     }
 
+    /** Up/down, last error, events seen and resyncs; sources with more to say than {@link #up()} override it. */
+    default SourceHealth health() {
+        return new SourceHealth(name(), up(), null, 0, 0);
+    }
+
     /** Rescan everything now (POST /v1/refresh); completes when the sink has the result. */
     CompletionStage<Void> refresh();
 

@@ -155,7 +155,8 @@ class AgentHttpServerTest {
 
         assertThat(r.headers().firstValue("content-type")).hasValue("application/json");
         InstancesPage page = new ObjectMapper().readValue(r.body(), InstancesPage.class);
-        assertThat(page.server()).isEqualTo(new InstancesPage.Server("3d1219c7-c4c5-404a-aa1f-6d2a48adfda4", "cn-1"));
+        assertThat(page.server()).isEqualTo(new InstancesPage.Server("3d1219c7-c4c5-404a-aa1f-6d2a48adfda4", "cn-1",
+                List.of(new InstancesPage.Source("test", true, null, 0, 0))));
         assertThat(page.generation()).isEqualTo(inventory.generation()).isPositive();
         assertThat(page.instances()).containsExactly(
                 new InstancesPage.Entry(UUID, "web-1", "alice", "img", "docker", List.of("web"), "running"));

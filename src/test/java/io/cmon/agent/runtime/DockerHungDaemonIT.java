@@ -109,6 +109,8 @@ class DockerHungDaemonIT {
 
         assertThat(ms).isBetween(900.0, 5000.0); // the call deadline is 1 s
         assertThat(source.up()).isFalse();
+        assertThat(source.health().up()).isFalse();
+        assertThat(source.health().lastError()).as("the operator sees why").contains("imeout");
         // not wedged: it keeps reconnecting (/version, then again after its backoff)
         await().atMost(Duration.ofSeconds(10)).until(() -> held.size() >= 3);
         assertThat(source.up()).isFalse();

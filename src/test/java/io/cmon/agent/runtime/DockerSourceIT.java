@@ -76,6 +76,20 @@ class DockerSourceIT {
     }
 
     @Test
+    void healthCountsEventsAndResyncsWithNoErrorWhileTheDaemonAnswers() {
+        SourceHealth before = source.health();
+        DOCKER.runDetached(List.of(), "sleep", "300");
+
+        await().atMost(Duration.ofSeconds(2)).until(() -> source.health().eventsSeen() > before.eventsSeen());
+        source.refresh().toCompletableFuture().join();
+        SourceHealth after = source.health();
+        assertThat(after.name()).isEqualTo("docker");
+        assertThat(after.up()).isTrue();
+        assertThat(after.lastError()).isNull();
+        assertThat(after.resyncs()).isGreaterThan(before.resyncs()).isGreaterThanOrEqualTo(2); // start + refresh
+    }
+
+    @Test
     void unlabelledContainerTakesItsUuidFromItsIdAndHasNoOwner() {
         String id = DOCKER.runDetached(List.of(), "sleep", "300");
         String uuid = id.substring(0, 8) + "-" + id.substring(8, 12) + "-" + id.substring(12, 16) + "-"

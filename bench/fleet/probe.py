@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""The measuring side of bench/fleet/run.sh, in one process so that it costs the machine little.
+
+Three threads over one window, all on loopback, all bounded in count and time:
+  - the proxy's CPU from /proc/PID/stat, once a second: mean % of one core over the idle part, max 1-s burst;
+  - GET /-/healthy on the admin listener every --healthy-ms (one keep-alive connection, a new one after errors):
+    count, p99, max, failures;
+  - after --idle-seconds: GET /v1/discover as the big tenant (mTLS), --discover-requests of them paced evenly over
+    --discover-seconds (one poll cycle), each answer checked for --discover-expect containers.
+Prints key=value lines.
+"""
+import argparse
+import http.client
+import json
+import os
+import ssl
+import threading
+import time
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(") ", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def pct(values, q):
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--pid", type=int, required=True)
+    p.add_argument("--admin", required=True, help="host:port of the admin listener")
+    p.add_argument("--idle-seconds", type=float, default=60)
+    p.add_argument("--healthy-ms", type=float, default=100)
+    p.add_argument("--tenant", help="host:port of the tenant listener (no discovery without it)")
+    p.add_argument("--cert"), p.add_argument("--key"), p.add_argument("--ca")
+    p.add_argument("--endpoint", default="localhost")
+    p.add_argument("--discover-requests", type=int, default=60)
+    p.add_argument("--discover-seconds", type=float, default=30)
+    p.add_argument("--discover-expect", type=int, default=-1)
+    a = p.parse_args()
+
+    hz = os.sysconf("SC_CLK_TCK")
+    total = a.idle_seconds + (a.discover_seconds if a.tenant else 0)
+    start = time.monotonic()
+    stop = start + total
+    out = {}
+
+    def cpu():
+        samples = []
+        t0, c0 = time.monotonic(), cpu_ticks(a.pid)
+        first_t, first_c = t0, c0
+        while True:
+            time.sleep(1)
+            t1, c1 = time.monotonic(), cpu_ticks(a.pid)
+            samples.append((c1 - c0) / hz / (t1 - t0) * 100)
+            t0, c0 = t1, c1
+            if t1 >= start + a.idle_seconds:
+                break
+        out["idle_cpu_pct"] = round((c0 - first_c) / hz / (t0 - first_t) * 100, 2)
+        out["idle_cpu_max_1s_pct"] = round(max(samples), 1)
+
+    def healthy():
+        host, port = a.admin.rsplit(":", 1)
+        conn = None
+        times, idle_times, failures = [], [], 0
+        n = 0
+        while True:
+            due = start + n * a.healthy_ms / 1000
+            if due >= stop:
+                break
+            now = time.monotonic()
+            if due > now:
+                time.sleep(due - now)
+            n += 1
+            t = time.monotonic()
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+                conn.request("GET", "/-/healthy")
+                r = conn.getresponse()
+                r.read()
+                if r.status != 200:
+                    failures += 1
+            except Exception:
+                failures += 1
+                conn = None
+            ms = (time.monotonic() - t) * 1000
+            times.append(ms)
+            if t < start + a.idle_seconds:
+                idle_times.append(ms)
+        out["healthy_n"] = len(times)
+        out["healthy_failures"] = failures
+        out["healthy_p99_ms"] = round(pct(times, 0.99), 2)
+        out["healthy_max_ms"] = round(max(times), 2)
+        out["healthy_idle_max_ms"] = round(max(idle_times), 2) if idle_times else "nan"
+
+    def discover():
+        host, port = a.tenant.rsplit(":", 1)
+        ctx = ssl.create_default_context(cafile=a.ca)
+        ctx.load_cert_chain(a.cert, a.key)
+        time.sleep(max(0, start + a.idle_seconds - time.monotonic()))
+        conn = None
+        try:  # the connection's TLS handshake, not counted: Prometheus keeps its discovery connection open
+            conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=10)
+            conn.request("GET", "/_ping", headers={"Host": f"{a.endpoint}:{port}"})
+            conn.getresponse().read()
+        except Exception:
+            conn = None
+        begin = time.monotonic()
+        times, bad, counts = [], 0, set()
+        for k in range(a.discover_requests):
+            due = begin + k * a.discover_seconds / a.discover_requests
+            now = time.monotonic()
+            if due > now:
+                time.sleep(due - now)
+            t = time.monotonic()
+            try:
+                if conn is None:
+                    conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=10)
+                conn.request("GET", "/v1/discover", headers={"Host": f"{a.endpoint}:{port}"})
+                r = conn.getresponse()
+                body = r.read()
+                ms = (time.monotonic() - t) * 1000
+                if r.status != 200:
+                    bad += 1
+                    counts.add(f"HTTP{r.status}")
+                else:
+                    counts.add(len(json.loads(body)["containers"]))
+                times.append(ms)
+            except Exception as e:
+                bad += 1
+                counts.add(type(e).__name__)
+                conn = None
+        out["discover_n"] = len(times)
+        out["discover_p50_ms"] = round(pct(times, 0.5), 2)
+        out["discover_p99_ms"] = round(pct(times, 0.99), 2)
+        out["discover_max_ms"] = round(max(times), 2) if times else "nan"
+        out["discover_failures"] = bad
+        out["discover_containers"] = "/".join(str(c) for c in sorted(counts, key=str))
+        if a.discover_expect >= 0:
+            out["discover_expected"] = a.discover_expect
+
+    threads = [threading.Thread(target=cpu), threading.Thread(target=healthy)]
+    if a.tenant:
+        threads.append(threading.Thread(target=discover))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in sorted(out):
+        print(f"{k}={out[k]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -19,14 +19,36 @@ public record ProxyConfig(
         Timeouts timeouts,
         String maxResponseBytes,
         Limits limits,
-        List<String> adminHosts) implements ConfigLoader.Validated {
+        List<String> adminHosts,
+        Fleet fleet) implements ConfigLoader.Validated {
+
+    /** The configuration without {@code fleet}: its defaults. */
+    public ProxyConfig(String listen, String adminListen, String endpoint, String dnsSuffix, Tls tls, Auth auth,
+                       String accounts, Agents agents, AgentTls agentTls, RateLimit rateLimit, Timeouts timeouts,
+                       String maxResponseBytes, Limits limits, List<String> adminHosts) {
+        this(listen, adminListen, endpoint, dnsSuffix, tls, auth, accounts, agents, agentTls, rateLimit, timeouts,
+                maxResponseBytes, limits, adminHosts, null);
+    }
+
+    /**
+     * Fleet scale (docs/operator-guide.md, "Fleet scale"). {@code fdReserve}: file descriptors kept for the
+     * listeners and forwarding, on top of the JVM's own; the agents followed get the rest of the limit, one each.
+     * {@code perAgentMetricsMax}: up to this many agents, /metrics has series per agent; above, fleet-wide
+     * summaries only.
+     */
+    public record Fleet(Integer fdReserve, Integer perAgentMetricsMax) {
+        public Fleet {
+            fdReserve = fdReserve == null ? 1024 : fdReserve;
+            perAgentMetricsMax = perAgentMetricsMax == null ? 1000 : perAgentMetricsMax;
+        }
+    }
 
     /** The configuration without {@code limits} and {@code adminHosts}: their defaults. */
     public ProxyConfig(String listen, String adminListen, String endpoint, String dnsSuffix, Tls tls, Auth auth,
                        String accounts, Agents agents, AgentTls agentTls, RateLimit rateLimit, Timeouts timeouts,
                        String maxResponseBytes) {
         this(listen, adminListen, endpoint, dnsSuffix, tls, auth, accounts, agents, agentTls, rateLimit, timeouts,
-                maxResponseBytes, null, null);
+                maxResponseBytes, null, null, null);
     }
 
     /**
@@ -129,6 +151,7 @@ public record ProxyConfig(
         maxResponseBytes = maxResponseBytes == null ? "64MiB" : maxResponseBytes;
         limits = limits == null ? new Limits(null, null, null, null, null, null, null) : limits;
         adminHosts = adminHosts == null ? List.of() : List.copyOf(adminHosts);
+        fleet = fleet == null ? new Fleet(null, null) : fleet;
     }
 
     public HostPort listenAddress() {
@@ -150,7 +173,7 @@ public record ProxyConfig(
     public ProxyConfig withListen(String newListen, String newAdminListen) {
         return new ProxyConfig(newListen == null ? listen : newListen,
                 newAdminListen == null ? adminListen : newAdminListen, endpoint, dnsSuffix, tls, auth, accounts,
-                agents, agentTls, rateLimit, timeouts, maxResponseBytes, limits, adminHosts);
+                agents, agentTls, rateLimit, timeouts, maxResponseBytes, limits, adminHosts, fleet);
     }
 
     @Override
@@ -207,6 +230,8 @@ public record ProxyConfig(
         });
         if (limits.authFailureRate() <= 0) throw ConfigException.key("limits.authFailureRate", "must be > 0");
         if (limits.authFailureBurst() < 1) throw ConfigException.key("limits.authFailureBurst", "must be >= 1");
+        if (fleet.fdReserve() < 0) throw ConfigException.key("fleet.fdReserve", "must be >= 0");
+        if (fleet.perAgentMetricsMax() < 0) throw ConfigException.key("fleet.perAgentMetricsMax", "must be >= 0");
         for (int i = 0; i < adminHosts.size(); i++) {
             if (adminHosts.get(i) == null || adminHosts.get(i).isBlank()) {
                 throw ConfigException.key("adminHosts[" + i + "]", "empty name");

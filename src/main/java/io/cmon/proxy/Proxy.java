@@ -82,6 +82,8 @@ public final class Proxy {
     private final ChainAuthCache sessions;
     private final ProxyTls tls;
     private final FleetInventory inventory = new FleetInventory();
+    /** Fleet capacity (issue 12): agents past the file descriptor budget are listed down, not followed. */
+    private final io.cmon.proxy.inventory.FleetCapacity capacity;
     private final ProxyMetrics metrics;
     private final HttpClient watchClient;
     /** One forwarding client per tenant listener, created on its event loop (see {@link #deployTenantServers}). */
@@ -120,7 +122,10 @@ public final class Proxy {
         // account-key mode: tenants' SSH keys are often Ed25519, which only the JDK's TLS engine requests
         this.tls = new ProxyTls(Path.of(config.tls().cert()), Path.of(config.tls().key()),
                 "account-key".equals(config.auth().mode()) ? ProxyTls.jdkEngine() : ProxyTls.engine());
-        this.metrics = new ProxyMetrics(inventory, System::currentTimeMillis);
+        this.metrics = new ProxyMetrics(inventory, System::currentTimeMillis, config.fleet().perAgentMetricsMax());
+        this.capacity = new io.cmon.proxy.inventory.FleetCapacity(io.cmon.proxy.inventory.FleetCapacity.Fds.jvm(),
+                config.fleet().fdReserve(), System::currentTimeMillis);
+        capacity.register(metrics.registry());
         this.limiter = new RateLimiter(config.rateLimit().rate(), config.rateLimit().burst(), System::nanoTime);
         ProxyConfig.Limits limits = config.limits();
         this.throttle = new SourceThrottle(limits.authFailureRate(), limits.authFailureBurst(), 100_000,
@@ -408,10 +413,17 @@ public final class Proxy {
                 LOG.info("agent {} removed", gone);
             }
         }
-        for (HostPort agent : want) {
+        // fleet capacity: follow what the fd budget allows, list the rest as down with the reason
+        io.cmon.proxy.inventory.FleetCapacity.Plan plan = capacity.plan(want, watchers.keySet());
+        plan.forget().forEach(inventory::removeAgent);
+        for (HostPort refused : plan.refuse()) {
+            inventory.addAgent(refused);
+            inventory.markDown(refused, plan.reason());
+        }
+        for (HostPort agent : plan.follow()) {
             watchers.computeIfAbsent(agent, a -> {
                 AgentWatcher w = new AgentWatcher(vertx, watchClient, a, inventory, AgentWatcher.Timing.DEFAULT,
-                        System::currentTimeMillis);
+                        System::currentTimeMillis, capacity);
                 w.start();
                 return w;
             });
@@ -529,6 +541,7 @@ public final class Proxy {
             d.put("failures", dns.failures());
             if (dns.lastError() != null) d.put("last_error", dns.lastError());
         }
+        capacity.describe(root.putObject("capacity"));
         ObjectNode cache = root.putObject("auth_sessions");
         cache.put("size", sessions.size());
         cache.put("hits", sessions.hits());

@@ -40,6 +40,8 @@ public final class AgentWatcher {
     private final FleetInventory inventory;
     private final Timing timing;
     private final LongSupplier clockMs;
+    /** Backoff with jitter, and out-of-descriptors accounting; null: plain exponential backoff. */
+    private final FleetCapacity capacity;
 
     private long since = -1; // -1: next request is a plain list
     private int failures;
@@ -48,6 +50,12 @@ public final class AgentWatcher {
 
     public AgentWatcher(Vertx vertx, HttpClient client, HostPort agent, FleetInventory inventory, Timing timing,
                         LongSupplier clockMs) {
+        this(vertx, client, agent, inventory, timing, clockMs, null);
+    }
+
+    public AgentWatcher(Vertx vertx, HttpClient client, HostPort agent, FleetInventory inventory, Timing timing,
+                        LongSupplier clockMs, FleetCapacity capacity) {
+        this.capacity = capacity;
         this.vertx = vertx;
         this.client = client;
         this.agent = agent;
@@ -129,6 +137,8 @@ public final class AgentWatcher {
         long backoff = Math.min(timing.maxBackoff().toMillis(),
                 timing.minBackoff().toMillis() << Math.min(failures, 20));
         failures++;
+        // fleet capacity: jittered, and long when out of file descriptors (FleetCapacity#backoffMs)
+        if (capacity != null) backoff = capacity.backoffMs(cause, backoff, timing.maxBackoff().toMillis());
         timerId = vertx.setTimer(Math.max(1, backoff), id -> poll());
     }
 }

@@ -168,13 +168,18 @@ public final class FleetCapacity {
 
     /** True when {@code t} (or a cause) is the process or the system running out of file descriptors. */
     public static boolean isFdExhaustion(Throwable t) {
+        return fdExhaustion(t) != null;
+    }
+
+    /** The message that says descriptors ran out, from {@code t} or a cause; null when none does. */
+    private static String fdExhaustion(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
             String m = c.getMessage();
             if (m != null && (m.contains("Too many open files") || m.contains("EMFILE") || m.contains("ENFILE"))) {
-                return true;
+                return m;
             }
         }
-        return false;
+        return null;
     }
 
     /**
@@ -201,7 +206,7 @@ public final class FleetCapacity {
             long since = n - loggedExhaustions.getAndSet(n);
             LOG.warn("out of file descriptors ({} open of {}): {} agent connection(s) failed since the last report, "
                             + "{} in all; watchers back off and retry. Last: {}", fds.open(), fds.max(), since, n,
-                    cause.getMessage());
+                    fdExhaustion(cause));
         }
     }
 

@@ -122,7 +122,20 @@ public final class FleetSim implements AutoCloseable {
 
     private void command(HttpServerRequest req, String selector, String op) {
         int n = req.getParam("n") == null ? 1 : Integer.parseInt(req.getParam("n"));
-        boolean toBig = "big".equals(req.getParam("owner"));
+        apply(selector, op, n, "big".equals(req.getParam("owner"))).onComplete(ar -> {
+            if (ar.failed()) {
+                req.response().setStatusCode(500).end(ar.cause() + "\n");
+            } else {
+                json(req, "{\"agents\":" + ar.result()[0] + ",\"failed\":" + ar.result()[1] + "}");
+            }
+        });
+    }
+
+    /**
+     * Applies {@code op} (add, remove, change with {@code n} instances; stop, start) to the selected agents
+     * ({@code all}, an index, a range {@code a-b}); answers {agents chosen, agents that failed}.
+     */
+    public Future<int[]> apply(String selector, String op, int n, boolean toBig) {
         Function<SimAgent, Future<?>> action = switch (op) {
             case "add" -> a -> a.on(() -> a.add(n, toBig));
             case "remove" -> a -> a.on(() -> a.remove(n));
@@ -134,10 +147,15 @@ public final class FleetSim implements AutoCloseable {
         List<SimAgent> chosen = select(selector);
         List<Future<?>> done = new ArrayList<>();
         for (SimAgent a : chosen) done.add(action.apply(a));
-        Future.join(done).onComplete(ar -> {
-            long failed = done.stream().filter(Future::failed).count();
-            json(req, "{\"agents\":" + chosen.size() + ",\"failed\":" + failed + "}");
-        });
+        return Future.join(done).transform(ar -> Future.succeededFuture(
+                new int[] {chosen.size(), (int) done.stream().filter(Future::failed).count()}));
+    }
+
+    /** {@link #apply} from a thread that may block (tests): the number of agents it succeeded on. */
+    public int command(String selector, String op) throws Exception {
+        int[] r = apply(selector, op, 1, false).toCompletionStage().toCompletableFuture()
+                .get(60, java.util.concurrent.TimeUnit.SECONDS);
+        return r[0] - r[1];
     }
 
     private List<SimAgent> select(String selector) {

@@ -61,7 +61,12 @@ public final class FleetCapacity {
 
                     @Override
                     public long open() {
-                        return u.getOpenFileDescriptorCount();
+                        try {
+                            return u.getOpenFileDescriptorCount();
+                        } catch (InternalError e) {
+                            // the JDK counts by listing /proc/self/fd, which needs a descriptor: none left (EMFILE)
+                            return -1;
+                        }
                     }
                 };
             }

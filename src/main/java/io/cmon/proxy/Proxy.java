@@ -3,6 +3,7 @@ package io.cmon.proxy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cmon.agent.http.Exposition;
 import io.cmon.config.ConfigException;
 import io.cmon.config.DnsQuery;
 import io.cmon.config.HostPort;
@@ -22,8 +23,6 @@ import io.cmon.proxy.inventory.AgentView;
 import io.cmon.proxy.inventory.AgentWatcher;
 import io.cmon.proxy.inventory.FleetInventory;
 import io.cmon.proxy.route.RouteParser;
-import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
-import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
@@ -42,7 +41,6 @@ import io.vertx.core.http.PoolOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,6 +68,7 @@ public final class Proxy {
 
     private static final Logger LOG = LoggerFactory.getLogger(Proxy.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Exposition EXPOSITION = new Exposition();
     /** Time between checks of watched files (accounts, certificates, agents file). */
     private static final Duration FILE_POLL = Duration.ofSeconds(1);
 
@@ -428,16 +427,13 @@ public final class Proxy {
         String path = req.path();
         switch (path) {
             case "/metrics" -> {
-                ExpositionFormatWriter writer = ExpositionFormats.init().findWriter(req.getHeader(HttpHeaders.ACCEPT));
-                ByteArrayOutputStream out = new ByteArrayOutputStream(16384);
-                try {
-                    writer.write(out, metrics.registry().scrape());
-                } catch (IOException e) {
-                    req.response().setStatusCode(500).end(e.toString());
-                    return;
-                }
-                req.response().putHeader(HttpHeaders.CONTENT_TYPE, writer.getContentType())
-                        .end(Buffer.buffer(out.toByteArray()));
+                // the agent's negotiation: text or OpenMetrics, never protobuf (client_java's protobuf writer is
+                // not on the classpath, and picking it left a native-histogram Prometheus's scrape unanswered)
+                Exposition.Negotiated how = EXPOSITION.negotiate(req.getHeader(HttpHeaders.ACCEPT),
+                        req.getHeader(HttpHeaders.ACCEPT_ENCODING));
+                req.response().putHeader(HttpHeaders.CONTENT_TYPE, how.contentType());
+                if (how.gzip()) req.response().putHeader(HttpHeaders.CONTENT_ENCODING, "gzip");
+                req.response().end(Buffer.buffer(EXPOSITION.render(metrics.registry().scrape(), how)));
             }
             case "/-/healthy" -> text(req, 200, "OK\n");
             case "/-/ready" -> {

@@ -20,7 +20,8 @@ import java.util.concurrent.Callable;
         description = {"Check a tenant's certificate and path to the proxy (discovery, one scrape, DNS) and print the "
                 + "Prometheus config that works; or check a proxy or agent config (files, ports, agents, Docker).",
                 "",
-                "Tenant:   cmon doctor --cert alice.pem --key alice-key.pem --endpoint cmon.example.com:9163 --ca ca.pem",
+                "Tenant:   cmon doctor --cert alice.pem --key alice-key.pem --ca ca.pem \\",
+                "              --endpoint cmon.example.com:9163",
                 "Operator: cmon doctor --proxy-config /etc/cmon/proxy.yaml",
                 "          cmon doctor --agent-config /etc/cmon/agent.yaml",
                 ""},

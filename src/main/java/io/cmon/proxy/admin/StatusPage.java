@@ -114,7 +114,7 @@ public final class StatusPage {
             h.raw("<p class=\"empty\">no agents configured</p>\n");
             return;
         }
-        h.raw("<table id=\"agents\"><thead><tr><th>agent</th><th>state</th><th>server</th><th>instances</th>")
+        h.raw("<table id=\"agents\"><thead><tr><th>agent</th><th>state</th><th>server</th><th>version</th><th>instances</th>")
                 .raw("<th>watch lag</th><th>sources</th><th>last error</th></tr></thead><tbody>\n");
         for (AgentView a : agents) {
             h.raw("<tr class=\"agent\" data-agent=\"").attr(a.endpoint().toString()).raw("\" data-state=\"")
@@ -123,7 +123,8 @@ public final class StatusPage {
             else if (a.attempted()) h.raw("<span class=\"badge down\">down</span>");
             else h.raw("<span class=\"badge wait\">not reached yet</span>");
             h.raw("</td><td>").text(a.hostname() == null ? "" : a.hostname()).raw("<br><small><code>")
-                    .text(a.serverUuid() == null ? "" : a.serverUuid()).raw("</code></small></td><td class=\"num\">")
+                    .text(a.serverUuid() == null ? "" : a.serverUuid()).raw("</code></small></td><td>")
+                    .text(a.version() != null ? a.version() : a.lastAnswerMs() > 0 ? "not reported" : "").raw("</td><td class=\"num\">")
                     .raw(Integer.toString(a.instances())).raw("</td><td class=\"num\">")
                     .text(a.lastAnswerMs() > 0 ? lag(now - a.lastAnswerMs()) : "never answered").raw("</td><td>");
             for (InstancesPage.Source s : a.sources()) {

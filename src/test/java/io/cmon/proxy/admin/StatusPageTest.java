@@ -37,7 +37,7 @@ class StatusPageTest {
         inventory.addAgent(DOWN);
         inventory.agentListUnknown(null);
         inventory.update(UP, new InstancesPage(new InstancesPage.Server("0d4b1c7e-0000-4000-8000-000000000001", "cn-<1>",
-                List.of(new InstancesPage.Source("docker", false, error, 12, 3))), 7, List.of(
+                List.of(new InstancesPage.Source("docker", false, error, 12, 3)), "1.4.0"), 7, List.of(
                 new InstancesPage.Entry("11111111-1111-4111-8111-111111111111", alias, owner, null, "docker",
                         List.of(), "running"),
                 new InstancesPage.Entry("22222222-2222-4222-8222-222222222222", "db", "alice", null, "docker",
@@ -69,7 +69,7 @@ class StatusPageTest {
 
         assertThat(page).contains("data-agent=\"127.0.0.1:9164\" data-state=\"up\"")
                 .contains("data-agent=\"127.0.0.2:9164\" data-state=\"down\"")
-                .contains("2.5 s").contains("never answered").contains("connection refused")
+                .contains("<td>1.4.0</td>").contains("2.5 s").contains("never answered").contains("connection refused")
                 .contains("12 events, 3 resyncs").contains("docker socket: connection refused");
     }
 

@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
                 CaCommand.class,
                 CertCommand.class,
                 QuickstartCommand.class,
+                DoctorCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
@@ -33,7 +34,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: agent, proxy, ca, cert or quickstart");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: agent, proxy, ca, cert, quickstart or doctor");
     }
 
     static final class Version implements CommandLine.IVersionProvider {

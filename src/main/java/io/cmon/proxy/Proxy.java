@@ -90,6 +90,7 @@ public final class Proxy {
     private final ConnectionGuard tenantGuard;
     private final ConnectionGuard adminGuard;
     private final AdminHosts adminHosts;
+    private final io.cmon.proxy.admin.StatusPage statusPage;
     private final io.prometheus.metrics.core.metrics.Counter handshakeFailures;
     private final RouteParser parser;
     private final FileWatcher files;
@@ -139,6 +140,8 @@ public final class Proxy {
         connectionsGauge("tenant", tenantGuard);
         connectionsGauge("admin", adminGuard);
         this.adminHosts = AdminHosts.of(config);
+        this.statusPage = new io.cmon.proxy.admin.StatusPage(inventory, accounts, metrics.registry(), config,
+                tenantGuard::open, adminGuard::open, System::currentTimeMillis);
         this.handshakeFailures = io.prometheus.metrics.core.metrics.Counter.builder()
                 .name("cmon_proxy_tls_handshake_failures")
                 .help("Connections of the tenant listener that failed before HTTP (TLS handshake errors and timeouts)")
@@ -455,9 +458,11 @@ public final class Proxy {
                     else text(req, 200, ar.result() + "\n");
                 });
             }
-            case "/status", "/" -> req.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+            case "/", "/status.html" -> req.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
+                    .end(Buffer.buffer(statusPage.render()));
+            case "/status" -> req.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                     .end(Buffer.buffer(status()));
-            default -> text(req, 404, "not found; try /metrics, /status, /-/healthy, /-/ready, POST /-/reload\n");
+            default -> text(req, 404, "not found; try / (status page), /metrics, /status, /-/healthy, /-/ready, POST /-/reload\n");
         }
     }
 

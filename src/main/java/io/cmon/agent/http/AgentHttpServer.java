@@ -300,7 +300,8 @@ public final class AgentHttpServer {
             List<InstancesPage.Conflict> conflicts = snapshot.conflicts().stream()
                     .map(c -> new InstancesPage.Conflict(c.uuid(), c.claimants())).toList();
             return JSON.writeValueAsBytes(new InstancesPage(
-                    new InstancesPage.Server(server.uuid(), server.hostname(), sources()), snapshot.generation(), entries,
+                    new InstancesPage.Server(server.uuid(), server.hostname(), sources(),
+                            AgentHttpServer.class.getPackage().getImplementationVersion()), snapshot.generation(), entries,
                     conflicts));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e); // records of strings: not expected

@@ -71,6 +71,8 @@ public final class FleetInventory {
         volatile String lastError;
         volatile boolean answered;
         volatile List<String> duplicates = List.of();
+        volatile List<InstancesPage.Source> sources = List.of();
+        volatile String version;
         Map<String, FleetInstance> instances = Map.of();
     }
 
@@ -107,6 +109,8 @@ public final class FleetInventory {
         if (s.serverUuid != null && !s.serverUuid.equals(serverUuid)) byServer.remove(s.serverUuid, agent);
         s.serverUuid = serverUuid;
         s.hostname = page.server() == null ? null : page.server().hostname();
+        s.sources = page.server() == null ? List.of() : page.server().sources();
+        s.version = page.server() == null ? null : page.server().version();
         if (serverUuid != null) byServer.put(serverUuid, agent);
 
         Map<String, FleetInstance> next = new HashMap<>(page.instances().size() * 2);
@@ -218,9 +222,14 @@ public final class FleetInventory {
     public List<AgentView> agents() {
         List<AgentView> out = new ArrayList<>();
         agents.forEach((hp, s) -> out.add(new AgentView(hp, s.up, s.attempted, s.serverUuid, s.hostname,
-                s.instances.size(), s.generation, s.lastAnswerMs, s.lastError, s.duplicates)));
+                s.instances.size(), s.generation, s.lastAnswerMs, s.lastError, s.duplicates, s.sources, s.version)));
         out.sort(Comparator.comparing(AgentView::endpoint, Comparator.comparing(HostPort::toString)));
         return out;
+    }
+
+    /** Every instance served (contested ones excluded), in no particular order: for status views, O(n). */
+    public Collection<FleetInstance> instances() {
+        return List.copyOf(byUuid.values());
     }
 
     public Collection<HostPort> agentEndpoints() {

@@ -14,7 +14,7 @@ import java.util.concurrent.CountDownLatch;
 
 /** {@code cmon agent --config agent.yaml [--listen host:port]}: runs an agent until SIGTERM/SIGINT. */
 @Command(name = "agent", mixinStandardHelpOptions = true,
-        description = "Run an agent: measures the containers of this host when asked (DESIGN §2).")
+        description = "Run an agent: measures the containers of this host when asked (operator guide, \"Agents\").")
 final class AgentCommand implements Callable<Integer> {
 
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "agent.yaml")

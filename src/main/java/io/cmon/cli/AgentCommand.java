@@ -32,6 +32,8 @@ final class AgentCommand implements Callable<Integer> {
         try {
             agent = Agent.start(cfg, server, version == null ? "dev" : version);
         } catch (IllegalStateException e) {
+            // a config key's fault (listen, tls.cert, tls.key): name this file
+            if (e.getCause() instanceof io.cmon.config.ConfigException ce) throw ce.inFile(config.toString());
             throw new ErrorHandler.UserError(e.getMessage(), e);
         }
         CountDownLatch stopped = new CountDownLatch(1);

@@ -102,10 +102,10 @@ class DebianPackageIT {
     }
 
     @Test
-    void launcherPassesEachRolesJvmOptionsAndCmonJavaOptsWins() {
-        assertThat(step("heap-agent").output()).contains("Max. Heap Size: 64.00M");
+    void launcherPassesEachRolesJvmOptionsAndCmonJavaOptsWins() throws IOException {
+        assertThat(step("heap-agent").output()).contains("Max. Heap Size: " + maxHeapOf("agent"));
         assertThat(step("heap-agent-override").output()).contains("Max. Heap Size: 100.00M");
-        assertThat(step("heap-proxy").output()).contains("Max. Heap Size: 512.00M");
+        assertThat(step("heap-proxy").output()).contains("Max. Heap Size: " + maxHeapOf("proxy"));
         for (String s : List.of("heap-agent", "heap-agent-override", "heap-proxy")) {
             assertThat(step(s).rc()).as(step(s).output()).isZero();
             assertThat(step(s).output()).contains("cmon " + pomVersion());
@@ -116,7 +116,8 @@ class DebianPackageIT {
     void agentStartsAsItsUnitStartsItWithTheShippedConfig() {
         Step agent = step("agent");
         assertThat(agent.output()).as(agent.output())
-                .contains("started: /usr/bin/cmon agent --config /etc/cmon/agent.yaml", "agent answered /_ping");
+                .contains("started: /usr/bin/cmon agent --config /etc/cmon/agent.yaml", "agent answered /_ping",
+                        "cmon agent listening on http://127.0.0.1:9164");
     }
 
     @Test
@@ -125,7 +126,10 @@ class DebianPackageIT {
         assertThat(proxy.rc()).as(proxy.output()).isZero();
         assertThat(proxy.output()).as(proxy.output())
                 .contains("started as cmon: /usr/bin/cmon proxy --config /etc/cmon/proxy.yaml",
-                        "proxy answered /-/healthy", "running as cmon", "proxy stopped");
+                        "proxy answered /-/healthy", "running as cmon", "proxy listening on https://0.0.0.0:9163",
+                        "proxy stopped (https port 9163, admin 127.0.0.1:9166)",
+                        // 128 + SIGTERM after a graceful stop: the unit's SuccessExitStatus
+                        "exit status 143");
     }
 
     @Test
@@ -143,6 +147,16 @@ class DebianPackageIT {
         assertThat(purge.output()).contains("Purging configuration files for cmon")
                 .contains("cannot access '/etc/default/cmon-agent'", "cannot access '/etc/cmon/proxy.yaml'")
                 .doesNotContain("cmon:x:");
+    }
+
+    /** The -Xmx of a role's options file in the source tree, as -XshowSettings:vm prints it ("64.00M"). */
+    static String maxHeapOf(String role) throws IOException {
+        String options = java.nio.file.Files.readString(Path.of("src/main/resources/io/cmon/jvm/" + role + ".options"));
+        Matcher m = Pattern.compile("(?m)^-Xmx(\\d+)([mMgG])$").matcher(options);
+        String last = null;
+        while (m.find()) last = m.group(1) + ".00" + m.group(2).toUpperCase();
+        assertThat(last).as(role + ".options sets -Xmx").isNotNull();
+        return last;
     }
 
     static Step step(String name) {

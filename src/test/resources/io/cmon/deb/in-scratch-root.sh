@@ -30,6 +30,9 @@ step() {
 
 # waits up to 60 s for an HTTP 200 from URL
 wait_200='for i in $(seq 1 120); do curl -fsS -o /dev/null "$0" 2>/dev/null && exit 0; sleep 0.5; done; exit 1'
+# waits up to 120 s for a line matching PATTERN ($1) in FILE ($0): a server answers before its first log line is out
+wait_log='for i in $(seq 1 240); do grep -q "$1" "$0" && exit 0; sleep 0.5; done; exit 1'
+export wait_200 wait_log # the steps' shells (chroot) use them
 
 step install 'dpkg -i /tmp/cmon.deb'
 step version '/usr/bin/cmon --version'
@@ -45,7 +48,9 @@ step agent "$(cat <<'STEP'
 exec_start=$(sed -n 's/^ExecStart=//p' /usr/lib/systemd/system/cmon-agent.service)
 $exec_start >/tmp/agent.log 2>&1 &
 echo "started: $exec_start"
+test -n "$wait_200"
 sh -c "$wait_200" http://127.0.0.1:9164/_ping && echo "agent answered /_ping"
+sh -c "$wait_log" /tmp/agent.log "agent listening"
 cat /tmp/agent.log
 STEP
 )"
@@ -64,8 +69,11 @@ pid=$!
 echo "started as $user: $exec_start"
 sh -c "$wait_200" http://127.0.0.1:9166/-/healthy && echo "proxy answered /-/healthy"
 echo "running as $(ps -o user= -p $pid)"
+sh -c "$wait_log" /tmp/proxy.log "proxy listening"
 kill -TERM $pid
-wait $pid || true
+status=0
+wait $pid || status=$?
+echo "exit status $status"
 cat /tmp/proxy.log
 STEP
 )"

@@ -141,13 +141,22 @@ public final class Agent implements AutoCloseable {
                 s.start(inventory);
             }
             HostPort want = config.listenAddress();
+            if (config.tls() != null) {
+                try { // before listening: Vert.x would say only "Missing -----BEGIN PRIVATE KEY-----"
+                    io.cmon.config.KeyPairFiles.check("tls.cert", Path.of(config.tls().cert()), "tls.key",
+                            Path.of(config.tls().key()));
+                } catch (io.cmon.config.ConfigException e) {
+                    throw new IllegalStateException(e.getMessage(), e);
+                }
+            }
             int port;
             try {
                 port = http.listen(want, config.tls()).toCompletionStage().toCompletableFuture()
                         .get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
                 Throwable cause = e.getCause() != null ? e.getCause() : e;
-                throw new IllegalStateException("cannot listen on " + want + ": " + cause.getMessage(), cause);
+                io.cmon.config.ConfigException named = io.cmon.config.ConfigException.cannotListen("listen", want, cause);
+                throw new IllegalStateException(named.getMessage(), named);
             }
             Agent agent = new Agent(resources, http, new HostPort(want.host(), port), server, inventory);
             LOG.info("cmon agent listening on {}://{} (server {} {}; sources: {})",

@@ -5,9 +5,13 @@ import picocli.CommandLine.Command;
 
 /** The {@code cmon} launcher: one jar, one subcommand per role (DESIGN §4). */
 @Command(name = "cmon",
+        // every subcommand gets --help and --version (with this version provider) and the help footer
+        scope = CommandLine.ScopeType.INHERIT,
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Multi-tenant container monitoring: agents on container hosts, proxies facing tenants.",
+        footer = {"", "Operator guide: /usr/share/doc/cmon/operator-guide.md (Debian package) or docs/operator-guide.md"
+                + " (source); tenant guide: docs/tenant-guide.md."},
         subcommands = {
                 AgentCommand.class,
                 ProxyCommand.class,
@@ -15,7 +19,7 @@ import picocli.CommandLine.Command;
                 CertCommand.class,
                 QuickstartCommand.class,
                 DoctorCommand.class,
-                CommandLine.HelpCommand.class
+                HelpCommand.class
         })
 public final class Main implements Runnable {
 

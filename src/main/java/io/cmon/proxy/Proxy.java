@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cmon.agent.http.Exposition;
 import io.cmon.config.ConfigException;
+import io.cmon.config.KeyPairFiles;
 import io.cmon.config.DnsQuery;
 import io.cmon.config.HostPort;
 import io.cmon.config.ProxyConfig;
@@ -104,6 +105,7 @@ public final class Proxy {
     private volatile String tenantDeployment;
     private volatile int port;
     private volatile boolean closed;
+    private Future<Void> stopping; // close() once: a second call returns the first one's future
     /** The agents file has been read once: later read errors keep its agents instead of making the list unknown. */
     private volatile boolean agentsFileRead;
 
@@ -118,8 +120,7 @@ public final class Proxy {
         this.authenticator = caAuthenticator != null ? caAuthenticator : new AccountKeyAuthenticator(accounts);
         this.sessions = new ChainAuthCache(authenticator);
         // account-key mode: tenants' SSH keys are often Ed25519, which only the JDK's TLS engine requests
-        this.tls = new ProxyTls(Path.of(config.tls().cert()), Path.of(config.tls().key()),
-                "account-key".equals(config.auth().mode()) ? ProxyTls.jdkEngine() : ProxyTls.engine());
+        this.tls = serverTls(config);
         this.metrics = new ProxyMetrics(inventory, System::currentTimeMillis);
         this.limiter = new RateLimiter(config.rateLimit().rate(), config.rateLimit().burst(), System::nanoTime);
         ProxyConfig.Limits limits = config.limits();
@@ -152,6 +153,16 @@ public final class Proxy {
         this.watchContext = vertx.getOrCreateContext();
         this.dns = agentDns();
         this.files = new FileWatcher(FILE_POLL); // last: its thread must not outlive a constructor that throws
+    }
+
+    /** The tenant listener's certificate and key; an unusable file is a config error naming tls.cert or tls.key. */
+    private static ProxyTls serverTls(ProxyConfig config) {
+        Path cert = Path.of(config.tls().cert());
+        Path key = Path.of(config.tls().key());
+        ProxyTls[] made = new ProxyTls[1];
+        KeyPairFiles.translate("tls.cert", cert, "tls.key", key, () -> made[0] = new ProxyTls(cert, key,
+                "account-key".equals(config.auth().mode()) ? ProxyTls.jdkEngine() : ProxyTls.engine()));
+        return made[0];
     }
 
     /** Reads /etc/resolv.conf when no agents.dnsServer is given: blocking, so only from the constructor. */
@@ -196,6 +207,9 @@ public final class Proxy {
         HttpClientOptions o = new HttpClientOptions().setConnectTimeout(5000);
         ProxyConfig.AgentTls a = config.agentTls();
         if (a == null) return o;
+        if (a.cert() != null && a.key() != null) {
+            KeyPairFiles.check("agentTls.cert", Path.of(a.cert()), "agentTls.key", Path.of(a.key()));
+        }
         return AgentTls.client(o, Path.of(a.cert()), Path.of(a.key()), Path.of(a.ca()));
     }
 
@@ -207,8 +221,7 @@ public final class Proxy {
                             .setHost(admin.host()).setPort(admin.port())));
                     adminGuard.attach(server);
                     return server.requestHandler(adminGuard.wrap(this::admin)).listen()
-                            .recover(e -> Future.failedFuture(new IllegalStateException(
-                                    "cannot listen on " + admin + " (adminListen): " + e.getMessage(), e)));
+                            .recover(e -> Future.failedFuture(ConfigException.cannotListen("adminListen", admin, e)));
                 })
                 .onSuccess(s -> this.admin = s)
                 .onSuccess(s -> {
@@ -219,7 +232,10 @@ public final class Proxy {
                             new HostPort(config.listenAddress().host(), port), admin.host(), s.actualPort(),
                             config.endpoint(), desiredAgents().size());
                 })
-                .onFailure(e -> close())
+                // closed before the failure is reported: the caller's own clean-up (closing Vert.x) then finds
+                // nothing half-undeployed (Vert.x logged a 30-line "Already undeployed" trace before the message)
+                // (not Vert.x itself: the failure is delivered on its event loop; start() closes it after)
+                .recover(e -> closeServersAndClients().transform(x -> Future.<HttpServer>failedFuture(e)))
                 .mapEmpty();
     }
 
@@ -228,8 +244,7 @@ public final class Proxy {
         HostPort listen = config.listenAddress();
         int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
         return bindTenantServers(listen, instances, 3)
-                .recover(e -> Future.failedFuture(new IllegalStateException(
-                        "cannot listen on " + listen + " (listen): " + e.getMessage(), e)));
+                .recover(e -> Future.failedFuture(ConfigException.cannotListen("listen", listen, e)));
     }
 
     /**
@@ -547,6 +562,18 @@ public final class Proxy {
 
     /** Stops listening, stops watching agents and files; closes the Vert.x when {@link #start(ProxyConfig)} made it. */
     public Future<Void> close() {
+        if (stopping != null) return stopping;
+        return stopping = closeServersAndClients()
+                .transform(x -> ownsVertx ? vertx.close() : Future.<Void>succeededFuture())
+                .onComplete(x -> {
+                    // the counterpart of the start line, so a log shows when (and that) the proxy stopped
+                    if (admin != null) LOG.info("proxy stopped (https port {}, admin {})", port, config.adminAddress());
+                })
+                .mapEmpty();
+    }
+
+    /** Everything but the Vert.x instance: listeners, the tenant deployment, watchers and clients. */
+    private Future<Void> closeServersAndClients() {
         if (closed) return Future.succeededFuture();
         closed = true;
         files.close();
@@ -564,7 +591,6 @@ public final class Proxy {
                     forwardClients.forEach(c -> clients.add(c.close()));
                     return Future.join(clients);
                 })
-                .transform(x -> ownsVertx ? vertx.close() : Future.<Void>succeededFuture())
                 .mapEmpty();
     }
 }

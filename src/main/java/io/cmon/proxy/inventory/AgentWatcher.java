@@ -122,7 +122,7 @@ public final class AgentWatcher {
     }
 
     private void onFailure(Throwable cause) {
-        String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+        String reason = reason(cause);
         if (inventory.isUp(agent) || failures == 0) LOG.warn("agent {} down: {}", agent, reason);
         inventory.markDown(agent, reason);
         since = -1;
@@ -130,5 +130,24 @@ public final class AgentWatcher {
                 timing.minBackoff().toMillis() << Math.min(failures, 20));
         failures++;
         timerId = vertx.setTimer(Math.max(1, backoff), id -> poll());
+    }
+
+    /**
+     * What went wrong, for the log and /status: a refused certificate's own message (which names the agent, the
+     * expected name and the certificate's names) rather than the TLS layer's "Failed to create SSL connection".
+     */
+    public static String reason(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof java.security.cert.CertificateException && t.getMessage() != null) return t.getMessage();
+            if (t.getCause() == t) break;
+        }
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof javax.net.ssl.SSLException && t.getMessage() != null
+                    && !t.getMessage().startsWith("Failed to create SSL connection")) {
+                return failure.getMessage() + ": " + t.getMessage();
+            }
+            if (t.getCause() == t) break;
+        }
+        return failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.getMessage();
     }
 }

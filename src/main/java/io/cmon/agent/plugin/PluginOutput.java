@@ -96,8 +96,10 @@ public final class PluginOutput {
             if (!type.equals("gauge") && !type.equals("counter")) {
                 throw bad(i, line, "type '" + type + "' is not gauge, counter or option");
             }
+            String bare = f[0].replaceFirst("\\{.*", "");
+            if (!NAME.matcher(bare).matches()) throw bad(i, line, "bad metric name '" + bare + "'");
             Sample sample = sample(i, line, f[0] + " " + f[2]);
-            String help = f.length == 4 ? f[3] : f[0].replaceFirst("\\{.*", "");
+            String help = f.length == 4 ? f[3] : bare;
             families.add(i, line, sample.name(), type, help, sample);
         }
         return new Parsed(families.build(), options);
@@ -271,7 +273,8 @@ public final class PluginOutput {
 
     private static BadOutput bad(int index, String line, String why) {
         String shown = line.length() > 120 ? line.substring(0, 120) + "…" : line;
-        return new BadOutput("line " + (index + 1) + ": " + why + " [" + shown.replaceAll("\\p{Cntrl}", "?") + "]");
+        return new BadOutput("line " + (index + 1) + ": " + why + " ["
+                + shown.replace("\t", "\\t").replaceAll("\\p{Cntrl}", "?") + "]");
     }
 
     // --- families ------------------------------------------------------------------------------------------------

@@ -112,8 +112,9 @@ public final class PluginRunner implements AutoCloseable {
                 throw new Failure("timed out after " + timeout.toMillis() + " ms; killed with its children"
                         + tail(stderr));
             }
-            // the plugin has exited: whatever it left running goes too (it would hold the pipe open)
-            killGroup(p);
+            // the plugin has exited: whatever it left running goes too (it would hold the pipe open); not through
+            // Process.destroy, which would close the pipe before its last bytes are read
+            killLeftovers(p);
             byte[] out = stdout.get(remaining(deadline), TimeUnit.NANOSECONDS);
             if (out.length > maxOutput) {
                 throw new Failure("printed more than " + maxOutput / 1024 + " KiB; killed");
@@ -132,7 +133,11 @@ public final class PluginRunner implements AutoCloseable {
             }
             throw new Failure("reading its output failed: " + cause);
         } finally {
-            killGroup(p);
+            if (p.isAlive()) {
+                killGroup(p);
+            } else {
+                killLeftovers(p);
+            }
         }
     }
 
@@ -166,14 +171,19 @@ public final class PluginRunner implements AutoCloseable {
         }
     }
 
-    /** SIGKILL to the plugin's process group (its session), then to any descendant that left the group. */
+    /** SIGKILL to the plugin, its process group (its session), and any descendant that left the group. */
     private void killGroup(Process p) {
+        killLeftovers(p);
+        p.destroyForcibly();
+    }
+
+    /** SIGKILL to the plugin's process group and its descendants, leaving the Process object and its pipes be. */
+    private void killLeftovers(Process p) {
         List<ProcessHandle> descendants = p.descendants().toList();
         if (libc != null) {
             libc.kill((int) -p.pid(), SIGKILL); // ESRCH when the group is already gone: nothing to do
         }
         descendants.forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
     }
 
     private static String tail(CompletableFuture<byte[]> stderr) {

@@ -99,6 +99,10 @@ final class PluginCollector implements Collector {
 
     @Override
     public List<MetricSnapshot> collect(Instance instance) throws Exception {
+        if (kind == Kind.VM && !"running".equals(instance.state())) {
+            // nothing to run it against; not a problem of the plugin, so no WARN
+            throw new IOException("instance " + instance.uuid() + " is " + instance.state());
+        }
         try {
             List<MetricSnapshot> metrics = run(instance);
             lastLogged = null;

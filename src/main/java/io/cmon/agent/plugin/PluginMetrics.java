@@ -92,7 +92,14 @@ public final class PluginMetrics {
 
     /** The plugins' metrics for one instance; completes normally whatever the plugins do. */
     public CompletableFuture<MetricSnapshots> collect(Instance instance) {
-        State s = current();
+        State s;
+        try {
+            s = current();
+        } catch (RuntimeException e) {
+            // e.g. a directory entry that vanished mid-listing: no plugins this scrape, the scrape goes on
+            log.warn("reading plugin directory {} failed: {}", dir, e.toString());
+            return CompletableFuture.completedFuture(NONE);
+        }
         if (s.collectors().isEmpty()) return CompletableFuture.completedFuture(NONE);
         return s.metrics().collect(instance);
     }

@@ -306,4 +306,17 @@ class PluginRunsIT {
 
         assertThat(value(scrape(), "plugin_second_a")).isEqualTo(2.0);
     }
+
+    @Test
+    void aStoppedInstanceRunsNoPlugin() throws Exception {
+        Path ran = work.resolve("ran");
+        plugin("any.sh", "#!/bin/sh\ntouch " + ran + "\nprintf 'a\\tgauge\\t1\\n'\n");
+        Instance stopped = new Instance(UUID.randomUUID().toString(), "it", null, null, "lxc", List.of(), "stopped",
+                0, null, null, "declared");
+
+        MetricSnapshots s = scrape(stopped);
+
+        assertThat(value(s, "plugin_any_metrics_available_boolean")).isZero();
+        assertThat(ran).doesNotExist();
+    }
 }

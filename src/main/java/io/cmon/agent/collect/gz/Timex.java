@@ -82,14 +82,15 @@ public record Timex(int state, long offset, long freq, long maxerror, long ester
         public Kernel() {
             LibC loaded = null;
             String why = null;
-            if (Native.LONG_SIZE != 8) {
-                why = "struct timex layout known only for 64-bit Linux";
-            } else {
-                try {
+            try {
+                // Native's own initialisation (unpacking its stub library) fails here, not later, when it fails
+                if (Native.LONG_SIZE != 8) {
+                    why = "struct timex layout known only for 64-bit Linux";
+                } else {
                     loaded = Native.load("c", LibC.class);
-                } catch (LinkageError e) {
-                    why = "cannot load libc through JNA: " + e;
                 }
+            } catch (LinkageError e) {
+                why = "cannot load libc through JNA: " + e;
             }
             this.libc = loaded;
             this.unavailable = why;

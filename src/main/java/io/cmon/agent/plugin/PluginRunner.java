@@ -37,6 +37,8 @@ public final class PluginRunner implements AutoCloseable {
     public static final int MAX_OUTPUT = 500 * 1024;
     /** What is kept of standard error for the log line of a failed run. */
     static final int STDERR_KEPT = 2048;
+    /** How long a failed run's log line waits for the end of its standard error. */
+    static final Duration STDERR_WAIT = Duration.ofMillis(200);
 
     private static final Logger log = LoggerFactory.getLogger(PluginRunner.class);
     private static final int SIGKILL = 9;
@@ -120,6 +122,11 @@ public final class PluginRunner implements AutoCloseable {
                 throw new Failure("printed more than " + maxOutput / 1024 + " KiB; killed");
             }
             if (p.exitValue() != 0) {
+                try {
+                    stderr.get(Math.min(remaining(deadline), STDERR_WAIT.toNanos()), TimeUnit.NANOSECONDS);
+                } catch (TimeoutException | ExecutionException e) {
+                    // the log line goes without it
+                }
                 throw new Failure("exited with status " + p.exitValue() + tail(stderr));
             }
             return new String(out, StandardCharsets.UTF_8);
@@ -171,19 +178,25 @@ public final class PluginRunner implements AutoCloseable {
         }
     }
 
-    /** SIGKILL to the plugin, its process group (its session), and any descendant that left the group. */
+    /**
+     * SIGKILL to a plugin still running, its process group (its session), and any descendant that left the group.
+     * Listing descendants walks every process of the host, so it is done only here, on a timeout or a flood.
+     */
     private void killGroup(Process p) {
+        List<ProcessHandle> descendants = p.descendants().toList();
         killLeftovers(p);
+        descendants.forEach(ProcessHandle::destroyForcibly);
         p.destroyForcibly();
     }
 
-    /** SIGKILL to the plugin's process group and its descendants, leaving the Process object and its pipes be. */
+    /**
+     * SIGKILL to the process group of a plugin that has exited, leaving the Process object and its pipes be. Its
+     * children were handed to init when it exited, so they are no longer its descendants; the group finds them.
+     */
     private void killLeftovers(Process p) {
-        List<ProcessHandle> descendants = p.descendants().toList();
         if (libc != null) {
             libc.kill((int) -p.pid(), SIGKILL); // ESRCH when the group is already gone: nothing to do
         }
-        descendants.forEach(ProcessHandle::destroyForcibly);
     }
 
     private static String tail(CompletableFuture<byte[]> stderr) {

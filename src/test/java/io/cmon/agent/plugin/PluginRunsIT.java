@@ -319,4 +319,17 @@ class PluginRunsIT {
         assertThat(value(s, "plugin_any_metrics_available_boolean")).isZero();
         assertThat(ran).doesNotExist();
     }
+
+    @Test
+    void whatAPluginLeavesRunningWhenItExitsIsKilled() throws Exception {
+        Path childPid = work.resolve("left.pid");
+        plugin("leaves.sh", "#!/bin/sh\nsleep 300 > /dev/null 2>&1 &\necho $! > " + childPid
+                + "\nprintf 'a\\tgauge\\t1\\n'\n");
+
+        MetricSnapshots s = scrape();
+
+        assertThat(value(s, "plugin_leaves_a")).isEqualTo(1.0);
+        long child = Long.parseLong(Files.readString(childPid).strip());
+        await().atMost(Duration.ofSeconds(2)).until(() -> ProcessHandle.of(child).map(h -> !h.isAlive()).orElse(true));
+    }
 }

@@ -332,4 +332,29 @@ class PluginRunsIT {
         long child = Long.parseLong(Files.readString(childPid).strip());
         await().atMost(Duration.ofSeconds(2)).until(() -> ProcessHandle.of(child).map(h -> !h.isAlive()).orElse(true));
     }
+
+    @Test
+    void pluginJsonBesideItSetsItsTimeoutInMilliseconds() throws Exception {
+        plugin("slow.sh", "#!/bin/sh\nsleep 5\nprintf 'a\\tgauge\\t1\\n'\n");
+        Files.writeString(dir.resolve("plugin.json"), "{\"slow.sh\": {\"timeout\": 500, \"ttl\": 1}}");
+
+        long start = System.nanoTime();
+        MetricSnapshots s = scrape();
+        double seconds = (System.nanoTime() - start) / 1e9;
+
+        assertThat(value(s, "plugin_slow_metrics_available_boolean")).isZero();
+        assertThat(seconds).isBetween(0.4, 2.5);
+    }
+
+    @Test
+    void aDirectoryWritableByOthersHasEveryPluginRefused() throws Exception {
+        Path ran = work.resolve("ran");
+        plugin("any.sh", "#!/bin/sh\ntouch " + ran + "\nprintf 'a\\tgauge\\t1\\n'\n");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+
+        MetricSnapshots s = scrape();
+
+        assertThat(value(s, "plugin_any_metrics_available_boolean")).isZero();
+        assertThat(ran).doesNotExist();
+    }
 }

@@ -7,6 +7,8 @@ import io.cmon.agent.collect.ProcFiles;
 import io.cmon.agent.collect.gz.GzMetrics;
 import io.cmon.agent.http.AgentHttpServer;
 import io.cmon.agent.http.Exposition;
+import io.cmon.agent.plugin.PluginMetrics;
+import io.cmon.agent.plugin.Plugins;
 import io.cmon.agent.runtime.DeclaredSource;
 import io.cmon.agent.runtime.DockerSource;
 import io.cmon.agent.runtime.InstanceInventory;
@@ -46,7 +48,7 @@ public final class Agent implements AutoCloseable {
 
     /** Everything that must be closed, in closing order after the HTTP server. */
     private record Resources(Vertx vertx, ExecutorService workers, ScheduledExecutorService background,
-                             List<InstanceSource> sources, List<Collector> collectors) {
+                             List<InstanceSource> sources, List<Collector> collectors, List<AutoCloseable> others) {
 
         void close() {
             for (InstanceSource s : sources) {
@@ -63,6 +65,13 @@ public final class Agent implements AutoCloseable {
                     } catch (Exception e) {
                         LOG.warn("closing collector {}: {}", c.name(), e.toString());
                     }
+                }
+            }
+            for (AutoCloseable other : others) {
+                try {
+                    other.close();
+                } catch (Exception e) {
+                    LOG.warn("closing {}: {}", other, e.toString());
                 }
             }
             workers.shutdownNow();
@@ -111,7 +120,7 @@ public final class Agent implements AutoCloseable {
         ScheduledExecutorService background = Executors.newScheduledThreadPool(2, daemonThreads("cmon-sample-"));
         List<InstanceSource> sources = new ArrayList<>();
         List<Collector> collectors = new ArrayList<>();
-        Resources resources = new Resources(vertx, workers, background, sources, collectors);
+        Resources resources = new Resources(vertx, workers, background, sources, collectors, new ArrayList<>());
         try {
             CgroupFiles cgroups;
             try {
@@ -121,9 +130,12 @@ public final class Agent implements AutoCloseable {
             }
             collectors.addAll(InstanceMetrics.standardCollectors(cgroups, new ProcFiles(PROC), background));
             InstanceMetrics metrics = new InstanceMetrics(collectors, workers);
+            Plugins plugins = Plugins.start(config.plugins(), cgroups);
+            resources.others().add(plugins);
 
             InstanceInventory inventory = new InstanceInventory();
             inventory.addRemovalListener(metrics::forget);
+            inventory.addRemovalListener(plugins::forget);
             if (config.docker() != null) {
                 sources.add(new DockerSource(vertx, config.docker().socket(), config.labels(),
                         config.defaultOwner()));
@@ -132,10 +144,14 @@ public final class Agent implements AutoCloseable {
                 sources.add(new DeclaredSource(Path.of(config.instancesFile()), config.defaultOwner()));
             }
 
-            GzMetrics gz = new GzMetrics(PROC, Clock.systemUTC(), () -> countByState(inventory), version);
+            GzMetrics gz = new GzMetrics(PROC, Clock.systemUTC(), () -> countByState(inventory), version,
+                    plugins::gz);
             PrometheusRegistry self = new PrometheusRegistry();
             JvmMetrics.builder().register(self); // the agent's own heap, threads, GC at /metrics
-            AgentHttpServer http = new AgentHttpServer(vertx, server, inventory, metrics::collect, gz, sources,
+            // plugins run on their own pool alongside the built-in collectors; both complete within their timeouts
+            AgentHttpServer http = new AgentHttpServer(vertx, server, inventory,
+                    instance -> metrics.collect(instance).thenCombine(plugins.instance(instance),
+                            PluginMetrics::merge), gz, sources,
                     workers, new Exposition(), self);
             for (InstanceSource s : sources) {
                 s.start(inventory);

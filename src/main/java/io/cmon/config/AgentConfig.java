@@ -50,6 +50,7 @@ public record AgentConfig(
         }
     }
 
+    /** Directories of operator plugins (cmon-agent's vm-plugins and gz-plugins); each optional. */
     public record Plugins(String vmDir, String gzDir) {}
 
     public AgentConfig {
@@ -111,6 +112,12 @@ public record AgentConfig(
         }
         if (instancesFile != null && instancesFile.isBlank()) {
             throw ConfigException.key("instancesFile", "empty path");
+        }
+        if (plugins.vmDir() != null && plugins.vmDir().isBlank()) {
+            throw ConfigException.key("plugins.vmDir", "empty path; give the directory of instance plugins or omit it");
+        }
+        if (plugins.gzDir() != null && plugins.gzDir().isBlank()) {
+            throw ConfigException.key("plugins.gzDir", "empty path; give the directory of server plugins or omit it");
         }
         if (tls != null) {
             requireFile("tls.cert", tls.cert());

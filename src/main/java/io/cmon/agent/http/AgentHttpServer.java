@@ -214,7 +214,7 @@ public final class AgentHttpServer {
             } else if (r instanceof Route.InstanceMetrics im) {
                 instanceMetrics(ex, im.uuid());
             } else if (r instanceof Route.GzMetrics) {
-                ex.metrics(CompletableFuture.supplyAsync(gz::collect, workers));
+                ex.metrics(gz.collectAsync(workers)); // gz plugins run meanwhile on their own pool
             } else if (r instanceof Route.SelfMetrics) {
                 ex.metrics(CompletableFuture.supplyAsync(self::scrape, workers));
             } else if (r instanceof Route.Instances) {

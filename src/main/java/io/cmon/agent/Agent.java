@@ -7,6 +7,7 @@ import io.cmon.agent.collect.ProcFiles;
 import io.cmon.agent.collect.gz.GzMetrics;
 import io.cmon.agent.http.AgentHttpServer;
 import io.cmon.agent.http.Exposition;
+import io.cmon.agent.runtime.ContainerdSource;
 import io.cmon.agent.runtime.DeclaredSource;
 import io.cmon.agent.runtime.DockerSource;
 import io.cmon.agent.runtime.InstanceInventory;
@@ -127,6 +128,10 @@ public final class Agent implements AutoCloseable {
             if (config.docker() != null) {
                 sources.add(new DockerSource(vertx, config.docker().socket(), config.labels(),
                         config.defaultOwner()));
+            }
+            if (config.containerd() != null) {
+                sources.add(new ContainerdSource(config.containerd(), config.labels(), config.defaultOwner(),
+                        config.kubernetes()));
             }
             if (config.instancesFile() != null) {
                 sources.add(new DeclaredSource(Path.of(config.instancesFile()), config.defaultOwner()));

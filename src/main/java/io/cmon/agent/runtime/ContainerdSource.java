@@ -402,7 +402,8 @@ public final class ContainerdSource implements InstanceSource {
             Map<String, ContainerdMapping.Task> tasks = new HashMap<>();
             for (Process p : withNamespace(TasksGrpc.newBlockingStub(channel), ns)
                     .list(ListTasksRequest.getDefaultInstance()).getTasksList()) {
-                tasks.put(p.getContainerId(),
+                // containerd 1.6 leaves container_id empty here: the task's id is its container's
+                tasks.put(p.getContainerId().isEmpty() ? p.getId() : p.getContainerId(),
                         new ContainerdMapping.Task(p.getPid(), ContainerdMapping.state(p.getStatus().name())));
             }
             for (Container c : containers) {

@@ -172,7 +172,9 @@ class ContainerdSourceIT {
         String id = criId();
         String uuid = run(id, podLabels("alice", "job-1", "worker", java.util.UUID.randomUUID().toString()),
                 "sleep", "300");
-        await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10))
+        await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10)).until(() -> listed(uuid).isPresent());
+        // the first scrape of a cold agent on a loaded machine may take more than a second: not what is timed here
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
                 .until(() -> agent.get("/v1/" + uuid + "/metrics").statusCode() == 200);
 
         containerd.remove(NS, id);

@@ -53,6 +53,19 @@ class ContainerdSourceIT {
         agent = AgentProcess.start(config);
         // the agent answers before its first listing is done (a cold JVM on a loaded machine takes seconds)
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> health().up());
+        // one container followed from start to deletion first: a cold agent on this shared 2-core machine spends
+        // seconds loading and compiling the event path once; the bounds below are those of an agent that has run
+        String warmId = criId();
+        String warm = ContainerMapping.uuidOfContainerId(warmId);
+        containerd.runDetached(NS, warmId, podLabels("warm", "up", "c", "warm-up"), "sleep", "300");
+        long t1 = System.nanoTime();
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20)).until(() -> listed(warm).isPresent());
+        long t2 = System.nanoTime();
+        containerd.remove(NS, warmId);
+        long t3 = System.nanoTime();
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20)).until(() -> listed(warm).isEmpty());
+        System.out.printf("cold agent: listed %d ms after ctr run returned, forgotten %d ms after deletion%n",
+                (t2 - t1) / 1_000_000, (System.nanoTime() - t3) / 1_000_000);
     }
 
     @AfterAll

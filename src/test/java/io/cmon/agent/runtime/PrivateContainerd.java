@@ -144,7 +144,9 @@ final class PrivateContainerd implements AutoCloseable {
                     p.destroyForcibly();
                 });
         Thread.sleep(200);
+        // runc leaves the namespace's parent cgroup (/k8s.io) in each hierarchy; rmdir removes it only when empty
         new ProcessBuilder("sh", "-c", "grep -o ' " + dir + "/[^ ]*' /proc/self/mounts | sort -r | "
-                + "xargs -r -n1 umount -l; rm -rf " + dir).inheritIO().start().waitFor(60, TimeUnit.SECONDS);
+                + "xargs -r -n1 umount -l; rm -rf " + dir + "; rmdir /sys/fs/cgroup/*/k8s.io /sys/fs/cgroup/k8s.io"
+                + " 2>/dev/null; true").inheritIO().start().waitFor(60, TimeUnit.SECONDS);
     }
 }

@@ -9,6 +9,7 @@ import io.cmon.agent.http.AgentHttpServer;
 import io.cmon.agent.http.Exposition;
 import io.cmon.agent.plugin.PluginMetrics;
 import io.cmon.agent.plugin.Plugins;
+import io.cmon.agent.runtime.ContainerdSource;
 import io.cmon.agent.runtime.DeclaredSource;
 import io.cmon.agent.runtime.DockerSource;
 import io.cmon.agent.runtime.InstanceInventory;
@@ -139,6 +140,10 @@ public final class Agent implements AutoCloseable {
             if (config.docker() != null) {
                 sources.add(new DockerSource(vertx, config.docker().socket(), config.labels(),
                         config.defaultOwner()));
+            }
+            if (config.containerd() != null) {
+                sources.add(new ContainerdSource(config.containerd(), config.labels(), config.defaultOwner(),
+                        config.kubernetes()));
             }
             if (config.instancesFile() != null) {
                 sources.add(new DeclaredSource(Path.of(config.instancesFile()), config.defaultOwner()));

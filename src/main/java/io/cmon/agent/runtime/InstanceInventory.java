@@ -27,7 +27,9 @@ import java.util.function.Consumer;
  * either would let one container's owner take another's target. The conflict is logged once, listed in
  * {@link #conflicts()}, and ends when all but one claim go. One exception: two <em>sources</em> reporting the same
  * container (the same running process or the same cgroup) are one instance, shown from the source that reported
- * first.
+ * first. And a container of containerd's namespace {@code moby} that Docker reports under the same id is Docker's:
+ * its containerd claim is set aside while Docker's exists, whatever uuid each gives it (dockerd passes neither names
+ * nor labels to containerd, so the two may disagree) and whether or not it runs.
  */
 public final class InstanceInventory implements InstanceSink {
 
@@ -163,7 +165,14 @@ public final class InstanceInventory implements InstanceSink {
                 return;
             }
             unindex(source, key, gone);
-            if (recompute(gone.uuid(), removed)) {
+            Set<String> touched = new HashSet<>();
+            touched.add(gone.uuid());
+            restoreShadow(source, key, touched);
+            boolean visibleChange = false;
+            for (String uuid : touched) {
+                visibleChange |= recompute(uuid, removed);
+            }
+            if (visibleChange) {
                 generation++;
                 changed = true;
             }
@@ -185,6 +194,7 @@ public final class InstanceInventory implements InstanceSink {
                         it.remove();
                         unindex(source, e.getKey(), e.getValue());
                         touched.add(e.getValue().uuid());
+                        restoreShadow(source, e.getKey(), touched);
                     }
                 }
             }
@@ -195,9 +205,7 @@ public final class InstanceInventory implements InstanceSink {
                         unindex(source, e.getKey(), before);
                         touched.add(before.uuid()); // its uuid label may have changed
                     }
-                    claims.computeIfAbsent(e.getValue().uuid(), u -> new HashMap<>())
-                            .put(source + '\0' + e.getKey(), new Claim(source, e.getKey(), e.getValue()));
-                    touched.add(e.getValue().uuid());
+                    index(source, e.getKey(), e.getValue(), touched);
                 }
             }
             boolean visibleChange = false;
@@ -247,6 +255,53 @@ public final class InstanceInventory implements InstanceSink {
             removed.add(uuid);
         }
         return !Objects.equals(winner, before) || !Objects.equals(conflict, conflictBefore);
+    }
+
+    /**
+     * Makes a reported container a claim of its uuid, unless another source's report of the same container wins
+     * (then it is kept aside, see {@link #shadowOf}); a claim that wins sets the other aside. Caller holds the lock.
+     */
+    private void index(String source, String key, Instance instance, Set<String> touched) {
+        Claim claim = new Claim(source, key, instance);
+        touched.add(instance.uuid());
+        Claim winner = preferredOver(claim);
+        if (winner != null) {
+            return; // Docker reports this container: containerd's view of it stays aside
+        }
+        claims.computeIfAbsent(instance.uuid(), u -> new HashMap<>()).put(source + '\0' + key, claim);
+        Claim shadow = shadowOf(source, key);
+        if (shadow != null) {
+            unindex(shadow.source(), shadow.key(), shadow.instance());
+            touched.add(shadow.instance().uuid());
+        }
+    }
+
+    /** The claim of another source that describes the container {@code claim} describes, and wins over it. */
+    private Claim preferredOver(Claim claim) {
+        if (!claim.source().equals(ContainerdMapping.SOURCE)) return null;
+        String prefix = ContainerdSource.DOCKER_NAMESPACE + "/";
+        if (!claim.key().startsWith(prefix)) return null;
+        String dockerKey = claim.key().substring(prefix.length());
+        Map<String, Instance> docker = bySource.get(ContainerMapping.SOURCE);
+        Instance d = docker == null ? null : docker.get(dockerKey);
+        return d == null ? null : new Claim(ContainerMapping.SOURCE, dockerKey, d);
+    }
+
+    /** containerd's report (namespace moby) of the container Docker reports as {@code key}, if any. */
+    private Claim shadowOf(String source, String key) {
+        if (!source.equals(ContainerMapping.SOURCE)) return null;
+        Map<String, Instance> containerd = bySource.get(ContainerdMapping.SOURCE);
+        String shadowKey = ContainerdSource.DOCKER_NAMESPACE + "/" + key;
+        Instance c = containerd == null ? null : containerd.get(shadowKey);
+        return c == null ? null : new Claim(ContainerdMapping.SOURCE, shadowKey, c);
+    }
+
+    /** Docker forgot {@code key}: containerd's report of the same container, if any, becomes a claim again. */
+    private void restoreShadow(String source, String key, Set<String> touched) {
+        Claim shadow = shadowOf(source, key);
+        if (shadow != null) {
+            index(shadow.source(), shadow.key(), shadow.instance(), touched);
+        }
     }
 
     private void unindex(String source, String key, Instance instance) {

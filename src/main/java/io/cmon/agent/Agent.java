@@ -128,6 +128,10 @@ public final class Agent implements AutoCloseable {
                 sources.add(new DockerSource(vertx, config.docker().socket(), config.labels(),
                         config.defaultOwner()));
             }
+            if (config.podman() != null) {
+                sources.add(new DockerSource(vertx, "podman", config.podman().socket(), config.labels(),
+                        config.defaultOwner()));
+            }
             if (config.instancesFile() != null) {
                 sources.add(new DeclaredSource(Path.of(config.instancesFile()), config.defaultOwner()));
             }

@@ -8,7 +8,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Pattern;
 
-/** agent.yaml (DESIGN §4). Absent sections take the defaults; {@code docker} absent or null disables Docker. */
+/**
+ * agent.yaml (DESIGN §4). Absent sections take the defaults; {@code docker} absent or null disables Docker;
+ * {@code podman} is a second Docker-API socket (Podman's), for hosts that run both.
+ */
 public record AgentConfig(
         String listen,
         Server server,
@@ -18,7 +21,8 @@ public record AgentConfig(
         String defaultOwner,
         Tls tls,
         Boolean insecure,
-        Plugins plugins) implements ConfigLoader.Validated {
+        Plugins plugins,
+        Docker podman) implements ConfigLoader.Validated {
 
     public static final String DEFAULT_LISTEN = "0.0.0.0:9164";
     private static final Pattern UUID = Pattern.compile(
@@ -60,12 +64,19 @@ public record AgentConfig(
         insecure = insecure != null && insecure;
     }
 
+    /** Without {@code podman}. */
+    public AgentConfig(String listen, Server server, Docker docker, String instancesFile, Labels labels,
+                       String defaultOwner, Tls tls, Boolean insecure, Plugins plugins) {
+        this(listen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins, null);
+    }
+
     public HostPort listenAddress() {
         return HostPort.parse(listen);
     }
 
     public AgentConfig withListen(String newListen) {
-        return new AgentConfig(newListen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins);
+        return new AgentConfig(newListen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins,
+                podman);
     }
 
     /**
@@ -108,6 +119,14 @@ public record AgentConfig(
         }
         if (docker != null && (docker.socket() == null || docker.socket().isBlank())) {
             throw ConfigException.key("docker.socket", "missing; give the path of the Docker/Podman API socket");
+        }
+        if (podman != null && (podman.socket() == null || podman.socket().isBlank())) {
+            throw ConfigException.key("podman.socket", "missing; give the path of Podman's Docker-compatible API"
+                    + " socket (rootful: /run/podman/podman.sock)");
+        }
+        if (docker != null && podman != null && docker.socket().equals(podman.socket())) {
+            throw ConfigException.key("podman.socket", "'" + podman.socket() + "' is also docker.socket; one"
+                    + " daemon would be followed twice. Give Podman's socket here, or drop one of the two");
         }
         if (instancesFile != null && instancesFile.isBlank()) {
             throw ConfigException.key("instancesFile", "empty path");

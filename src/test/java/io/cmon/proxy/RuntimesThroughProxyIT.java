@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cmon.testing.AgentProcess;
 import io.cmon.testing.DockerCli;
 import io.cmon.testing.LxcContainer;
+import io.cmon.quickstart.TenantPrometheusConfig;
 import io.cmon.testing.PodmanService;
+import io.cmon.testing.PrometheusProcess;
 import io.cmon.testing.TestPki;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterAll;
@@ -32,7 +34,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * Through a proxy, a tenant sees only its own, whichever runtime runs them: one agent process follows the shared
  * dockerd, rootful Podman (its compat API on this test's socket) and an LXC container declared by name; alice and
- * bob each own instances on two of the three runtimes. Real jar processes, real TLS, real runtimes.
+ * bob each own instances on two of the three runtimes. Real jar processes, real TLS, real runtimes, and alice's own
+ * Debian {@code prometheus} (http_sd: no DNS needed, the proxy's endpoint is {@code localhost}).
  */
 class RuntimesThroughProxyIT {
 
@@ -44,8 +47,11 @@ class RuntimesThroughProxyIT {
     static final String ALICE_UUID = UUID.randomUUID().toString();
     static final String BOB_UUID = UUID.randomUUID().toString();
     static final String SERVER_UUID = UUID.randomUUID().toString();
+    static final String ENDPOINT = "localhost";
+    static final String SUFFIX = "cmon.test";
 
     static Path dir;
+    static TestPki pki;
     static Vertx vertx;
     static PodmanService podman;
     static LxcContainer lxc;
@@ -66,8 +72,8 @@ class RuntimesThroughProxyIT {
         DOCKER.removeAll();
         dir = Files.createTempDirectory("cmon-runtimes-proxy-it-");
         vertx = Vertx.vertx();
-        TestPki pki = TestPki.create(dir);
-        TestPki.Issued server = pki.server("proxy", "cmon.test", "*.cmon.test");
+        pki = TestPki.create(dir);
+        TestPki.Issued server = pki.server(ENDPOINT, SUFFIX, "*." + SUFFIX);
         Path accounts = Files.writeString(dir.resolve("accounts.yaml"), "accounts:\n"
                 + "  - {login: " + ALICE + ", uuid: " + ALICE_UUID + ", operator: false}\n"
                 + "  - {login: " + BOB + ", uuid: " + BOB_UUID + ", operator: false}\n");
@@ -75,10 +81,10 @@ class RuntimesThroughProxyIT {
         podman = PodmanService.start("runtimes-proxy");
         lxc = LxcContainer.create("cmon-rtp");
         lxc.start();
-        aliceOwn.put(DockerCli.uuidOf(DOCKER.runDetached(List.of("--label", "cmon.owner=" + ALICE), "sleep", "600")),
-                "docker");
-        aliceOwn.put(DockerCli.uuidOf(podman.runDetached(List.of("--label", "cmon.owner=" + ALICE_UUID),
-                "sleep", "600")), "podman");
+        aliceOwn.put(DockerCli.uuidOf(DOCKER.runDetached(List.of("--name", aliceName("docker"),
+                "--label", "cmon.owner=" + ALICE), "sleep", "600")), "docker");
+        aliceOwn.put(DockerCli.uuidOf(podman.runDetached(List.of("--name", aliceName("podman"),
+                "--label", "cmon.owner=" + ALICE_UUID), "sleep", "600")), "podman");
         bobOwn.put(DockerCli.uuidOf(podman.runDetached(List.of("--label", "cmon.owner=" + BOB), "sleep", "600")),
                 "podman");
         String bobLxc = UUID.randomUUID().toString();
@@ -117,8 +123,8 @@ class RuntimesThroughProxyIT {
         Path proxyConfig = Files.writeString(dir.resolve("proxy.yaml"), String.join("\n",
                 "listen: 127.0.0.1:" + proxyPort,
                 "adminListen: 127.0.0.1:" + adminPort,
-                "endpoint: cmon.test",
-                "dnsSuffix: cmon.test",
+                "endpoint: " + ENDPOINT,
+                "dnsSuffix: " + SUFFIX,
                 "tls: {cert: " + server.cert() + ", key: " + server.key() + "}",
                 "auth: {mode: ca, tenantCa: " + pki.caCert() + "}",
                 "accounts: " + accounts,
@@ -154,13 +160,17 @@ class RuntimesThroughProxyIT {
         if (vertx != null) vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 
+    static String aliceName(String runtime) {
+        return "rtp-" + RUN + "-alice-" + runtime;
+    }
+
     static String java() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
     /** uuid → vm_brand of what the tenant discovers through the proxy. */
     static Map<String, String> discovered(TlsClient client) throws Exception {
-        TlsClient.Response r = client.get("cmon.test", "/v1/discover");
+        TlsClient.Response r = client.get(ENDPOINT, "/v1/discover");
         assertThat(r.status()).as(r.text()).isEqualTo(200);
         Map<String, String> found = new HashMap<>();
         for (JsonNode c : JSON.readTree(r.text()).get("containers")) {
@@ -178,20 +188,37 @@ class RuntimesThroughProxyIT {
     @Test
     void eachTenantScrapesItsOwnOnEveryRuntimeAndGets404ForTheOthers() throws Exception {
         for (Map.Entry<String, String> own : aliceOwn.entrySet()) {
-            TlsClient.Response r = alice.get(own.getKey() + ".cmon.test", "/metrics");
+            TlsClient.Response r = alice.get(own.getKey() + "." + SUFFIX, "/metrics");
             assertThat(r.status()).as("alice's " + own.getValue()).isEqualTo(200);
             assertThat(r.text()).contains("cpu_user_usage ");
-            TlsClient.Response other = bob.get(own.getKey() + ".cmon.test", "/metrics");
+            TlsClient.Response other = bob.get(own.getKey() + "." + SUFFIX, "/metrics");
             assertThat(other.status()).as("bob on alice's " + own.getValue()).isEqualTo(404);
-            assertThat(bob.get("cmon.test", "/v1/" + own.getKey() + "/metrics").status()).isEqualTo(404);
+            assertThat(bob.get(ENDPOINT, "/v1/" + own.getKey() + "/metrics").status()).isEqualTo(404);
         }
         for (Map.Entry<String, String> own : bobOwn.entrySet()) {
-            TlsClient.Response r = bob.get(own.getKey() + ".cmon.test", "/metrics");
+            TlsClient.Response r = bob.get(own.getKey() + "." + SUFFIX, "/metrics");
             assertThat(r.status()).as("bob's " + own.getValue()).isEqualTo(200);
             assertThat(r.text()).contains("cpu_user_usage ");
-            assertThat(alice.get(own.getKey() + ".cmon.test", "/metrics").status())
+            assertThat(alice.get(own.getKey() + "." + SUFFIX, "/metrics").status())
                     .as("alice on bob's " + own.getValue()).isEqualTo(404);
         }
-        assertThat(alice.get("cmon.test", "/v1/gz/discover").status()).isEqualTo(403);
+        assertThat(alice.get(ENDPOINT, "/v1/gz/discover").status()).isEqualTo(403);
+    }
+
+    @Test
+    void alicesPrometheusScrapesHerDockerAndPodmanContainersAndNothingOfBobs() throws Exception {
+        TenantPrometheusConfig config = new TenantPrometheusConfig(TenantPrometheusConfig.Addressing.HTTP_SD, ALICE,
+                false, ENDPOINT, SUFFIX, proxyPort, pki.caCert().toString(),
+                pki.dir().resolve(ALICE + ".pem").toString(), pki.dir().resolve(ALICE + "-key.pem").toString(),
+                List.of(), Duration.ofSeconds(1), Duration.ofSeconds(1));
+        try (PrometheusProcess prom = PrometheusProcess.start(dir.resolve("prometheus-alice"), config.yaml())) {
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+                Map<String, Double> up = prom.valuesBy("instance", "up{job=\"cmon\"}");
+                assertThat(up).as(prom.log()).containsOnlyKeys(aliceName("docker"), aliceName("podman"));
+                assertThat(up.values()).containsOnly(1.0);
+                assertThat(prom.valuesBy("instance", "cpu_user_usage")).containsOnlyKeys(aliceName("docker"),
+                        aliceName("podman"));
+            });
+        }
     }
 }

@@ -1,8 +1,10 @@
 package io.cmon.agent.collect;
 
+import io.cmon.agent.runtime.Instance;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -51,6 +53,19 @@ class CgroupFilesTest {
 
         assertThat(cg.requireV1("cpuacct", "cpuacct.usage_user")).isEqualTo("1959605222\n");
         assertThat(cg.anyProcess()).hasValue(Fixtures.V1_PID);
+    }
+
+    @Test
+    void instanceThatNamesItsCgroupIsThatWholeCgroupEvenWithALivePidElsewhere() throws Exception {
+        // an LXC container found by name: its init may sit in a child cgroup (systemd's init.scope)
+        Path root = Fixtures.root("cgroup-v1");
+        Instance named = new Instance("u", "alias", null, null, "lxc", List.of(), "running", Fixtures.V1_PID,
+                "/lxc.payload.web-1", null, "declared");
+
+        InstanceCgroup cg = Fixtures.cgroups("cgroup-v1").resolve(named);
+
+        assertThat(cg.v1().get("memory")).isEqualTo(root.resolve("sys/fs/cgroup/memory/lxc.payload.web-1"));
+        assertThat(cg.v1().get("cpuacct")).isEqualTo(root.resolve("sys/fs/cgroup/cpuacct/lxc.payload.web-1"));
     }
 
     @Test

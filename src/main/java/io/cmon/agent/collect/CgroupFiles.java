@@ -97,6 +97,11 @@ public final class CgroupFiles {
             }
             String controllers = line.substring(first + 1, second);
             String path = line.substring(second + 1);
+            if (path.equals("/")) {
+                // the root cgroup is the whole host, never a container's own (rootless Podman on v1 leaves its
+                // containers there): serving it would show a tenant the host's totals as its instance's
+                continue;
+            }
             if (controllers.isEmpty()) {
                 unifiedPath = path;
                 if (mounts.unified().isPresent()) {

@@ -2,7 +2,9 @@ package io.cmon.agent.collect;
 
 import io.cmon.agent.runtime.Instance;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -66,6 +68,27 @@ class CgroupFilesTest {
 
         assertThat(cg.v1().get("memory")).isEqualTo(root.resolve("sys/fs/cgroup/memory/lxc.payload.web-1"));
         assertThat(cg.v1().get("cpuacct")).isEqualTo(root.resolve("sys/fs/cgroup/cpuacct/lxc.payload.web-1"));
+    }
+
+    @Test
+    void processLeftInTheRootCgroupHasNoCgroupOfItsOwnRatherThanTheHosts(@TempDir Path proc) throws Exception {
+        // rootless Podman 4.3.1 on this project's v1 host, as captured: no cgroup of its own but name=systemd's
+        Files.createDirectories(proc.resolve("4242"));
+        Files.writeString(proc.resolve("4242/cgroup"), """
+                9:name=systemd:/user/cloudsdk/0/87abb38bcfddca9d368e58501c2455621426763119c45efc5c3ffb4a4e59f3e3
+                8:pids:/
+                4:memory:/
+                2:cpuacct:/
+                1:cpu:/
+                0::/
+                """);
+        CgroupFiles files = new CgroupFiles(proc, Fixtures.cgroups("cgroup-v1").mounts());
+
+        InstanceCgroup cg = files.resolve(Fixtures.running("u", 4242));
+
+        assertThat(cg.v1()).doesNotContainKeys("pids", "memory", "cpuacct", "cpu");
+        assertThat(cg.unified()).isEmpty();
+        assertThat(cg.readV1("cpuacct", "cpuacct.usage_user")).isEmpty();
     }
 
     @Test

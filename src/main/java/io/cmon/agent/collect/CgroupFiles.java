@@ -99,7 +99,7 @@ public final class CgroupFiles {
             String path = line.substring(second + 1);
             if (path.equals("/")) {
                 // the root cgroup is the whole host, never a container's own (rootless Podman on v1 leaves its
-                // containers there): serving it would show a tenant the host's totals as its instance's
+                // containers there for cpu, pids, blkio): serving it would show a tenant the host's totals
                 continue;
             }
             if (controllers.isEmpty()) {

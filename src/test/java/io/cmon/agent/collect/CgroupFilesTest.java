@@ -72,21 +72,27 @@ class CgroupFilesTest {
 
     @Test
     void processLeftInTheRootCgroupHasNoCgroupOfItsOwnRatherThanTheHosts(@TempDir Path proc) throws Exception {
-        // rootless Podman 4.3.1 on this project's v1 host, as captured: no cgroup of its own but name=systemd's
+        // rootless Podman 4.3.1 on this project's v1 host, as captured: its own memory (and freezer) cgroup only
+        String own = "/user/cloudsdk/0/8c0aa8f8708736328d3f33804a839ab938f1fbf762947f241c6e136ff2ef2352";
         Files.createDirectories(proc.resolve("4242"));
         Files.writeString(proc.resolve("4242/cgroup"), """
-                9:name=systemd:/user/cloudsdk/0/87abb38bcfddca9d368e58501c2455621426763119c45efc5c3ffb4a4e59f3e3
+                9:name=systemd:%1$s
                 8:pids:/
-                4:memory:/
+                7:blkio:/
+                6:freezer:%1$s
+                5:devices:/
+                4:memory:%1$s
+                3:cpuset:/
                 2:cpuacct:/
                 1:cpu:/
                 0::/
-                """);
+                """.formatted(own));
         CgroupFiles files = new CgroupFiles(proc, Fixtures.cgroups("cgroup-v1").mounts());
 
         InstanceCgroup cg = files.resolve(Fixtures.running("u", 4242));
 
-        assertThat(cg.v1()).doesNotContainKeys("pids", "memory", "cpuacct", "cpu");
+        assertThat(cg.v1()).doesNotContainKeys("pids", "blkio", "cpuacct", "cpu");
+        assertThat(cg.v1().get("memory")).isEqualTo(Fixtures.root("cgroup-v1").resolve("sys/fs/cgroup/memory" + own));
         assertThat(cg.unified()).isEmpty();
         assertThat(cg.readV1("cpuacct", "cpuacct.usage_user")).isEmpty();
     }

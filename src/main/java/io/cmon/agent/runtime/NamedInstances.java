@@ -96,7 +96,7 @@ final class NamedInstances {
         List<Path> queue = new ArrayList<>(List.of(top));
         List<Integer> depth = new ArrayList<>(List.of(0));
         long first = 0;
-        for (int i = 0; i < queue.size() && i < MAX_CGROUPS; i++) {
+        for (int i = 0; i < queue.size(); i++) {
             for (long pid : procs(queue.get(i))) {
                 if (first == 0) first = pid;
                 if (isNamespaceInit(pid)) return pid;
@@ -104,6 +104,7 @@ final class NamedInstances {
             if (depth.get(i) < MAX_DEPTH) {
                 try (DirectoryStream<Path> children = Files.newDirectoryStream(queue.get(i), Files::isDirectory)) {
                     for (Path c : children) {
+                        if (queue.size() >= MAX_CGROUPS) break; // a container with thousands of cgroups: bounded
                         queue.add(c);
                         depth.add(depth.get(i) + 1);
                     }

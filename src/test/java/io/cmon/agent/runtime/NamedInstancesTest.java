@@ -70,6 +70,20 @@ class NamedInstancesTest {
     }
 
     @Test
+    void theWalkIsBoundedAndFallsBackToTheFirstProcessSeen() throws IOException {
+        cgroup("pids");
+        cgroup("pids/lxc.payload.big", 600);
+        process(600, "600\t12");
+        for (int i = 0; i < NamedInstances.MAX_CGROUPS + 10; i++) {
+            cgroup("pids/lxc.payload.big/c" + (1000 + i)); // many empty children, the init past the bound
+        }
+        cgroup("pids/lxc.payload.big/c" + (1000 + NamedInstances.MAX_CGROUPS + 9) + "/init.scope", 601);
+        process(601, "601\t1");
+
+        assertThat(find(Runtime.LXC, "big")).contains(new Found("/lxc.payload.big", 600));
+    }
+
+    @Test
     void olderLxcLayoutAndCgroupV2AreFoundToo() throws IOException {
         Files.createDirectories(cgroups());
         Files.writeString(cgroups().resolve("cgroup.controllers"), "cpu memory pids\n");

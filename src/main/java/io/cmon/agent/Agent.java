@@ -145,6 +145,10 @@ public final class Agent implements AutoCloseable {
                 sources.add(new ContainerdSource(config.containerd(), config.labels(), config.defaultOwner(),
                         config.kubernetes()));
             }
+            if (config.podman() != null) {
+                sources.add(new DockerSource(vertx, "podman", config.podman().socket(), config.labels(),
+                        config.defaultOwner()));
+            }
             if (config.instancesFile() != null) {
                 sources.add(new DeclaredSource(Path.of(config.instancesFile()), config.defaultOwner()));
             }

@@ -8,7 +8,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Pattern;
 
-/** agent.yaml (DESIGN §4). Absent sections take the defaults; {@code docker} absent or null disables Docker. */
+/**
+ * agent.yaml (DESIGN §4). Absent sections take the defaults; {@code docker} absent or null disables Docker;
+ * {@code podman} is a second Docker-API socket (Podman's), for hosts that run both.
+ */
 public record AgentConfig(
         String listen,
         Server server,
@@ -20,7 +23,8 @@ public record AgentConfig(
         Boolean insecure,
         Plugins plugins,
         Containerd containerd,
-        Kubernetes kubernetes) implements ConfigLoader.Validated {
+        Kubernetes kubernetes,
+        Docker podman) implements ConfigLoader.Validated {
 
     public static final String DEFAULT_LISTEN = "0.0.0.0:9164";
     private static final Pattern UUID = Pattern.compile(
@@ -96,10 +100,10 @@ public record AgentConfig(
         kubernetes = kubernetes == null ? new Kubernetes(null) : kubernetes;
     }
 
-    /** Without containerd (the keys before it existed). */
+    /** Without containerd, kubernetes and podman (the keys before they existed). */
     public AgentConfig(String listen, Server server, Docker docker, String instancesFile, Labels labels,
                        String defaultOwner, Tls tls, Boolean insecure, Plugins plugins) {
-        this(listen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins, null, null);
+        this(listen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins, null, null, null);
     }
 
     public HostPort listenAddress() {
@@ -108,7 +112,7 @@ public record AgentConfig(
 
     public AgentConfig withListen(String newListen) {
         return new AgentConfig(newListen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins,
-                containerd, kubernetes);
+                containerd, kubernetes, podman);
     }
 
     /**
@@ -170,6 +174,14 @@ public record AgentConfig(
                 && !(ownerFrom.startsWith(Kubernetes.FROM_LABEL) && !kubernetes.ownerLabel().isEmpty())) {
             throw ConfigException.key("kubernetes.ownerFrom", "'" + ownerFrom + "' is neither 'namespace' nor"
                     + " 'label:<key>'");
+        }
+        if (podman != null && (podman.socket() == null || podman.socket().isBlank())) {
+            throw ConfigException.key("podman.socket", "missing; give the path of Podman's Docker-compatible API"
+                    + " socket (rootful: /run/podman/podman.sock)");
+        }
+        if (docker != null && podman != null && docker.socket().equals(podman.socket())) {
+            throw ConfigException.key("podman.socket", "'" + podman.socket() + "' is also docker.socket; one"
+                    + " daemon would be followed twice. Give Podman's socket here, or drop one of the two");
         }
         if (instancesFile != null && instancesFile.isBlank()) {
             throw ConfigException.key("instancesFile", "empty path");

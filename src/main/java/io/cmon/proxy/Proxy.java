@@ -93,6 +93,8 @@ public final class Proxy {
     private final AdminHosts adminHosts;
     private final io.prometheus.metrics.core.metrics.Counter handshakeFailures;
     private final RouteParser parser;
+    /** Discovery answers per account and groups, shared by every tenant listener. */
+    private final io.cmon.proxy.route.DiscoveryCache discovery;
     private final FileWatcher files;
     private final Map<HostPort, AgentWatcher> watchers = new ConcurrentHashMap<>();
     private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
@@ -145,6 +147,7 @@ public final class Proxy {
                 .help("Connections of the tenant listener that failed before HTTP (TLS handshake errors and timeouts)")
                 .register(metrics.registry());
         this.parser = new RouteParser(config.endpoint());
+        this.discovery = new io.cmon.proxy.route.DiscoveryCache(inventory, this::advertisedAddress, 10_000);
         this.watchClient = vertx.createHttpClient(agentClientOptions().setKeepAlive(true),
                 new PoolOptions().setHttp1MaxSize(1));
         this.watchContext = vertx.getOrCreateContext();
@@ -271,7 +274,7 @@ public final class Proxy {
                         (req, mayVerify) -> sessions.authenticate(req.connection().sslSession(), mayVerify),
                         throttle, limiter, inventory,
                         new AgentForwarder(vertx, forwardClient, config.maxResponseSize()), metrics,
-                        config.requestTimeout(), Proxy.this::advertisedAddress, accessLog);
+                        config.requestTimeout(), Proxy.this::advertisedAddress, accessLog, discovery);
                 HttpServerOptions options = tls.configure(limited(new HttpServerOptions()
                         .setHost(host).setPort(port)
                         .setTcpNoDelay(true)
@@ -408,11 +411,14 @@ public final class Proxy {
                 LOG.info("agent {} removed", gone);
             }
         }
+        // a big fleet's first polls spread over up to 5 s (0.5 ms per agent): not every answer at the same moment
+        Duration spread = Duration.ofMillis(Math.min(5000, want.size() / 2));
         for (HostPort agent : want) {
             watchers.computeIfAbsent(agent, a -> {
-                AgentWatcher w = new AgentWatcher(vertx, watchClient, a, inventory, AgentWatcher.Timing.DEFAULT,
-                        System::currentTimeMillis);
-                w.start();
+                AgentWatcher w = new AgentWatcher(vertx, watchContext, watchClient, a, inventory,
+                        AgentWatcher.Timing.DEFAULT, System::currentTimeMillis,
+                        java.util.concurrent.ThreadLocalRandom.current());
+                w.start(spread);
                 return w;
             });
         }
@@ -503,6 +509,7 @@ public final class Proxy {
             n.put("hostname", a.hostname());
             n.put("instances", a.instances());
             n.put("generation", a.generation());
+            if (a.protocol() > 0) n.put("protocol", a.protocol());
             if (a.lastAnswerMs() > 0) n.put("last_answer_seconds_ago", (now - a.lastAnswerMs()) / 1000.0);
             if (a.lastError() != null) n.put("last_error", a.lastError());
             if (!a.duplicateUuids().isEmpty()) {

@@ -9,6 +9,7 @@ import io.cmon.config.HostPort;
  * @param attempted at least one attempt has finished (success or failure): discovery waits for every agent's
  * @param lastAnswerMs ms since epoch of its last good answer, 0 when never
  * @param duplicateUuids instance uuids its last answer listed more than once (served to nobody)
+ * @param protocol the inventory protocol of its last answer: 1 (the whole page every time), 2 (deltas), 0 before one
  */
 public record AgentView(
         HostPort endpoint,
@@ -20,4 +21,5 @@ public record AgentView(
         long generation,
         long lastAnswerMs,
         String lastError,
-        java.util.List<String> duplicateUuids) {}
+        java.util.List<String> duplicateUuids,
+        int protocol) {}

@@ -83,7 +83,6 @@ public final class Proxy {
     private final ProxyTls tls;
     private final FleetInventory inventory = new FleetInventory();
     private final ProxyMetrics metrics;
-    private final HttpClient watchClient;
     /** One forwarding client per tenant listener, created on its event loop (see {@link #deployTenantServers}). */
     private final List<HttpClient> forwardClients = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final RateLimiter limiter;
@@ -96,18 +95,14 @@ public final class Proxy {
     /** Discovery answers per account and groups, shared by every tenant listener. */
     private final io.cmon.proxy.route.DiscoveryCache discovery;
     private final FileWatcher files;
-    private final Map<HostPort, AgentWatcher> watchers = new ConcurrentHashMap<>();
     private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
-    private final Context watchContext;
-    /** Agents from {@code agents.dns}, or null when not configured. */
-    private final AgentDns dns;
+    /** The agents followed, on event loops of their own. */
+    private final AgentSet agents;
     private HttpServer admin;
     /** The tenant listeners' verticles: undeployed on close, which flushes their access logs. */
     private volatile String tenantDeployment;
     private volatile int port;
     private volatile boolean closed;
-    /** The agents file has been read once: later read errors keep its agents instead of making the list unknown. */
-    private volatile boolean agentsFileRead;
 
     private Proxy(Vertx vertx, boolean ownsVertx, ProxyConfig config) {
         this.vertx = vertx;
@@ -148,31 +143,13 @@ public final class Proxy {
                 .register(metrics.registry());
         this.parser = new RouteParser(config.endpoint());
         this.discovery = new io.cmon.proxy.route.DiscoveryCache(inventory, this::advertisedAddress, 10_000);
-        this.watchClient = vertx.createHttpClient(agentClientOptions().setKeepAlive(true),
-                new PoolOptions().setHttp1MaxSize(1));
-        this.watchContext = vertx.getOrCreateContext();
-        this.dns = agentDns();
-        this.files = new FileWatcher(FILE_POLL); // last: its thread must not outlive a constructor that throws
-    }
-
-    /** Reads /etc/resolv.conf when no agents.dnsServer is given: blocking, so only from the constructor. */
-    private AgentDns agentDns() {
-        ProxyConfig.Agents a = config.agents();
-        if (a.dns() == null) return null;
-        HostPort server;
-        if (a.dnsServer() != null) {
-            server = DnsQuery.parseServer(a.dnsServer());
-        } else {
-            try {
-                server = DnsQuery.systemServer(Files.readString(Path.of("/etc/resolv.conf")));
-            } catch (IOException e) {
-                throw ConfigException.key("agents.dnsServer", "not given, and /etc/resolv.conf cannot be read: " + e);
-            }
+        this.agents = new AgentSet(config, inventory, metrics.registry(), agentClientOptions());
+        try {
+            this.files = new FileWatcher(FILE_POLL); // last: its thread must not outlive a constructor that throws
+        } catch (RuntimeException e) {
+            agents.close(vertx);
+            throw e;
         }
-        AgentDns d = new AgentDns(vertx, DnsQuery.parse(a.dns()), server, a.dnsIntervalDuration(),
-                System::currentTimeMillis, () -> watchContext.runOnContext(x -> reconcileAgents()));
-        d.register(metrics.registry());
-        return d;
     }
 
     /** Starts a proxy on its own Vert.x, closed with the proxy. Fails (before listening) on unusable config. */
@@ -212,13 +189,12 @@ public final class Proxy {
                                     "cannot listen on " + admin + " (adminListen): " + e.getMessage(), e)));
                 })
                 .onSuccess(s -> this.admin = s)
+                .compose(s -> agents.start().map(s))
                 .onSuccess(s -> {
-                    watchContext.runOnContext(x -> reconcileAgents());
-                    if (dns != null) watchContext.runOnContext(x -> dns.start());
                     watchFiles();
                     LOG.info("proxy listening on https://{} (admin http://{}:{}), endpoint {}, {} agent(s)",
                             new HostPort(config.listenAddress().host(), port), admin.host(), s.actualPort(),
-                            config.endpoint(), desiredAgents().size());
+                            config.endpoint(), agents.desired().size());
                 })
                 .onFailure(e -> close())
                 .mapEmpty();
@@ -333,6 +309,11 @@ public final class Proxy {
         return inventory;
     }
 
+    /** The agents followed and their event loops. */
+    AgentSet agentSet() {
+        return agents;
+    }
+
     public ProxyMetrics metrics() {
         return metrics;
     }
@@ -367,60 +348,7 @@ public final class Proxy {
             if (tls.reloadFiles()) for (HttpServer s : servers) tls.update(s);
         });
         if (config.agents().file() != null) {
-            files.watch(List.of(Path.of(config.agents().file())), () -> watchContext.runOnContext(x -> reconcileAgents()));
-        }
-    }
-
-    /**
-     * Static agents plus those of {@code agents.file} (read here: small, and on the watcher's call only) plus the
-     * last answer of {@code agents.dns}.
-     */
-    private Set<HostPort> desiredAgents() {
-        Set<HostPort> want = new LinkedHashSet<>();
-        String unknown = null;
-        for (String s : config.agents().staticAgents()) want.add(HostPort.parse(s));
-        String file = config.agents().file();
-        if (file != null) {
-            try {
-                AgentList list = AgentList.parse(Files.readString(Path.of(file)));
-                list.problems().forEach(p -> LOG.warn("{}: {}", file, p));
-                want.addAll(list.agents());
-                agentsFileRead = true;
-            } catch (IOException e) {
-                LOG.warn("{}: cannot read agents file, keeping the agents it listed: {}", file, e.getMessage());
-                want.addAll(watchers.keySet());
-                if (!agentsFileRead) unknown = "the agents file " + file + " cannot be read: " + e.getMessage();
-            }
-        }
-        if (dns != null) {
-            want.addAll(dns.agents());
-            if (!dns.answered() && unknown == null) unknown = "agents.dns has not answered yet";
-        }
-        inventory.agentListUnknown(unknown);
-        return want;
-    }
-
-    /** Starts watchers for new agents, stops and forgets those no longer listed. Runs on the watch context. */
-    private void reconcileAgents() {
-        if (closed) return;
-        Set<HostPort> want = desiredAgents();
-        for (HostPort gone : new HashSet<>(watchers.keySet())) {
-            if (!want.contains(gone)) {
-                watchers.remove(gone).stop();
-                inventory.removeAgent(gone);
-                LOG.info("agent {} removed", gone);
-            }
-        }
-        // a big fleet's first polls spread over up to 5 s (0.5 ms per agent): not every answer at the same moment
-        Duration spread = Duration.ofMillis(Math.min(5000, want.size() / 2));
-        for (HostPort agent : want) {
-            watchers.computeIfAbsent(agent, a -> {
-                AgentWatcher w = new AgentWatcher(vertx, watchContext, watchClient, a, inventory,
-                        AgentWatcher.Timing.DEFAULT, System::currentTimeMillis,
-                        java.util.concurrent.ThreadLocalRandom.current());
-                w.start(spread);
-                return w;
-            });
+            files.watch(List.of(Path.of(config.agents().file())), agents::reconcile);
         }
     }
 
@@ -499,10 +427,10 @@ public final class Proxy {
         conns.put("max", config.limits().maxConnections());
         root.put("endpoint", config.endpoint());
         root.put("advertised", advertisedAddress());
-        ArrayNode agents = root.putArray("agents");
+        ArrayNode agentList = root.putArray("agents");
         long now = System.currentTimeMillis();
         for (AgentView a : inventory.agents()) {
-            ObjectNode n = agents.addObject();
+            ObjectNode n = agentList.addObject();
             n.put("endpoint", a.endpoint().toString());
             n.put("up", a.up());
             n.put("server_uuid", a.serverUuid());
@@ -524,6 +452,7 @@ public final class Proxy {
             ArrayNode by = n.putArray("agents");
             c.agents().forEach(a -> by.add(a.toString()));
         }
+        AgentDns dns = agents.dns();
         if (dns != null) {
             ObjectNode d = root.putObject("agents_dns");
             d.put("query", config.agents().dns());
@@ -556,9 +485,8 @@ public final class Proxy {
         if (closed) return Future.succeededFuture();
         closed = true;
         files.close();
-        if (dns != null) dns.stop();
-        watchers.values().forEach(AgentWatcher::stop);
         List<Future<Void>> closing = new ArrayList<>();
+        closing.add(agents.close(vertx));
         for (HttpServer s : servers) closing.add(s.close());
         if (admin != null) closing.add(admin.close());
         return Future.join(closing)
@@ -566,7 +494,6 @@ public final class Proxy {
                         : vertx.undeploy(tenantDeployment))
                 .transform(x -> {
                     List<Future<Void>> clients = new ArrayList<>();
-                    clients.add(watchClient.close());
                     forwardClients.forEach(c -> clients.add(c.close()));
                     return Future.join(clients);
                 })

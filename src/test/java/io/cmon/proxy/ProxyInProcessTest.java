@@ -295,4 +295,47 @@ class ProxyInProcessTest {
             await().atMost(Duration.ofSeconds(2)).until(() -> proxy.inventory().instance(c1).isEmpty());
         }
     }
+
+    @Test
+    void adminAndTenantListenersAnswerWhileEveryInventoryLoopIsBusy() throws Exception {
+        List<io.vertx.core.Context> loops = proxy.agentSet().contexts();
+        assertThat(loops).isNotEmpty();
+        java.util.concurrent.CountDownLatch busy = new java.util.concurrent.CountDownLatch(loops.size());
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        for (int i = 0; i < loops.size(); i++) {
+            boolean holdTheLock = i == 0; // as an agent's answer being applied
+            loops.get(i).runOnContext(v -> {
+                busy.countDown();
+                try {
+                    if (holdTheLock) {
+                        synchronized (proxy.inventory()) {
+                            release.await(10, TimeUnit.SECONDS);
+                        }
+                    } else {
+                        release.await(10, TimeUnit.SECONDS);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+        try {
+            assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            for (String path : List.of("/-/healthy", "/-/ready", "/status", "/metrics")) {
+                java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create("http://127.0.0.1:" + proxy.adminPort() + path))
+                                .timeout(Duration.ofSeconds(5)).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+                assertThat(r.statusCode()).as(path).isEqualTo(200);
+            }
+            TlsClient.Response discovery = alice.get("cmon.test", "/v1/discover");
+            assertThat(discovery.status()).isEqualTo(200);
+            assertThat(discovery.text()).contains(A1);
+            assertThat(alice.get("cmon.test", "/v1/" + A1 + "/metrics").status()).isEqualTo(200);
+            assertThat(release.getCount()).as("every inventory loop still busy").isEqualTo(1);
+        } finally {
+            release.countDown();
+        }
+    }
 }

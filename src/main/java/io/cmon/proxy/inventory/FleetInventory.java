@@ -82,6 +82,8 @@ public final class FleetInventory {
     /** Contested uuids: every claim, by agent. Guarded by this. */
     private final Map<String, Map<HostPort, FleetInstance>> contested = new HashMap<>();
     private volatile List<Conflict> conflicts = List.of();
+    /** The uuids of {@link #conflicts}, for lock-free lookups. */
+    private volatile Set<String> contestedUuids = Set.of();
     /** Agents not yet attempted, agents that answered at least once: readiness in O(1). Guarded by this. */
     private int unattempted;
     private int everAnswered;
@@ -317,9 +319,9 @@ public final class FleetInventory {
         return conflicts;
     }
 
-    /** True when the uuid is claimed more than once (the instance is then served to nobody). */
-    public synchronized boolean contested(String uuid) {
-        return contested.containsKey(uuid);
+    /** True when the uuid is claimed more than once (the instance is then served to nobody). Lock-free. */
+    public boolean contested(String uuid) {
+        return contestedUuids.contains(uuid);
     }
 
     public Optional<FleetInstance> instance(String uuid) {
@@ -468,6 +470,7 @@ public final class FleetInventory {
         List<Conflict> out = new ArrayList<>(contested.size());
         new TreeMap<>(contested).forEach((uuid, claims) -> out.add(new Conflict(uuid, List.copyOf(claims.keySet()))));
         conflicts = List.copyOf(out);
+        contestedUuids = Set.copyOf(contested.keySet());
     }
 
     private void unindexServed(FleetInstance i) {

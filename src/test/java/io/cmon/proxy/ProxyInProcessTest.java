@@ -338,4 +338,30 @@ class ProxyInProcessTest {
             release.countDown();
         }
     }
+
+    @Test
+    void twoProxiesOfTheSameFleetAnswerTheSameDiscovery() throws Exception {
+        Proxy second = Proxy.start(vertx, proxyConfigFor(agent.port())).toCompletionStage().toCompletableFuture()
+                .get(20, TimeUnit.SECONDS);
+        try (TlsClient aliceThere = new TlsClient(vertx, pki.client("alice"), pki.caCert(), second.port());
+             TlsClient opsThere = new TlsClient(vertx, pki.client("ops"), pki.caCert(), second.port())) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> second.inventory().synced());
+            for (String path : List.of("/v1/discover", "/v1/discover?groups=web")) {
+                String here = alice.get("cmon.test", path).text();
+                String there = aliceThere.get("cmon.test", path).text();
+                assertThat(here).contains(A1);
+                // cached_date is when each proxy learned the instance: its own clock, the one field that may differ
+                assertThat(withoutDates(there)).as(path).isEqualTo(withoutDates(here));
+            }
+            assertThat(opsThere.get("cmon.test", "/v1/gz/discover").text())
+                    .isEqualTo(ops.get("cmon.test", "/v1/gz/discover").text());
+            assertThat(second.inventory().instanceCount()).isEqualTo(proxy.inventory().instanceCount());
+        } finally {
+            second.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    static String withoutDates(String discovery) {
+        return discovery.replaceAll("\"cached_date\":\\d+", "\"cached_date\":0");
+    }
 }

@@ -112,21 +112,21 @@ class InventoryProtocolVersionsTest {
         FleetInventory fleet = new FleetInventory();
         watch(fleet, uncheck(() -> agent(agentSide)));
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> fleet.instance(I1).isPresent());
+        await().atMost(Duration.ofSeconds(20)).until(() -> fleet.instance(I1).isPresent());
         FleetInstance i1 = fleet.instance(I1).orElseThrow();
         assertThat(view(fleet).protocol()).isEqualTo(2);
 
         agentSide.upsert(instance(I2, "alice", "running"));
-        await().atMost(Duration.ofSeconds(5)).until(() -> fleet.instance(I2).isPresent());
+        await().atMost(Duration.ofSeconds(20)).until(() -> fleet.instance(I2).isPresent());
         long answered = view(fleet).lastAnswerMs();
         // a long-poll of one second ends unchanged at least once in the next three
-        await().atMost(Duration.ofSeconds(5)).until(() -> view(fleet).lastAnswerMs() > answered + 900);
+        await().atMost(Duration.ofSeconds(20)).until(() -> view(fleet).lastAnswerMs() > answered + 900);
 
         assertThat(fleet.instance(I1)).containsSame(i1);
         assertThat(view(fleet).generation()).isEqualTo(agentSide.generation());
 
         agentSide.remove("test", I1);
-        await().atMost(Duration.ofSeconds(5)).until(() -> fleet.instance(I1).isEmpty());
+        await().atMost(Duration.ofSeconds(20)).until(() -> fleet.instance(I1).isEmpty());
         assertThat(fleet.ownedBy(null, "alice")).extracting(FleetInstance::vmUuid).containsExactly(I2);
     }
 
@@ -137,12 +137,12 @@ class InventoryProtocolVersionsTest {
         FleetInventory fleet = new FleetInventory();
         watch(fleet, at(old));
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> fleet.instance(I1).isPresent());
+        await().atMost(Duration.ofSeconds(20)).until(() -> fleet.instance(I1).isPresent());
         assertThat(view(fleet).protocol()).isEqualTo(1);
         assertThat(fleet.synced()).isTrue();
 
         old.publish(new InstancesPage(server, 2, List.of(entry(I2, "alice"))));
-        await().atMost(Duration.ofSeconds(5)).until(() -> fleet.instance(I2).isPresent());
+        await().atMost(Duration.ofSeconds(20)).until(() -> fleet.instance(I2).isPresent());
         assertThat(fleet.instance(I1)).isEmpty();
         assertThat(view(fleet).generation()).isEqualTo(2);
     }
@@ -163,11 +163,43 @@ class InventoryProtocolVersionsTest {
         agentSide.upsert(instance(I2, "alice", "stopped"));
 
         for (FleetInventory fleet : List.of(first, second)) {
-            await().atMost(Duration.ofSeconds(5)).until(() -> fleet.ownedBy(null, "alice").size() == 3);
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(describe(fleet))
+                    .as("%s", fleet.agents()).hasSize(3));
         }
         assertThat(describe(first)).isEqualTo(describe(second)).hasSize(3);
         assertThat(first.agents()).extracting(AgentView::serverUuid)
                 .isEqualTo(second.agents().stream().map(AgentView::serverUuid).toList());
+    }
+
+    @Test
+    void aDeltaOfAnotherEpochIsAProtocolErrorAndTheWatcherStartsOverFromAPlainRequest() throws Exception {
+        List<String> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<String> accepts = new java.util.concurrent.CopyOnWriteArrayList<>();
+        String server = "{\"uuid\":\"" + SERVER + "\",\"hostname\":\"cn-1\"}";
+        String full = "{\"protocol\":2,\"epoch\":\"e1\",\"generation\":1,\"kind\":\"full\",\"server\":" + server
+                + ",\"instances\":[{\"vm_uuid\":\"" + I1 + "\",\"vm_owner_uuid\":\"alice\",\"state\":\"running\"}],"
+                + "\"removed\":[],\"conflicts\":[]}";
+        String foreignDelta = "{\"protocol\":2,\"epoch\":\"e2\",\"generation\":2,\"kind\":\"delta\",\"server\":"
+                + server + ",\"instances\":[],\"removed\":[\"" + I1 + "\"],\"conflicts\":[]}";
+        io.vertx.core.http.HttpServer scripted = vertx.createHttpServer().requestHandler(req -> {
+            asked.add(req.uri());
+            accepts.add(req.getHeader("Accept"));
+            boolean first = req.getParam("since") == null;
+            req.response().putHeader("Content-Type", "application/vnd.cmon.instances.v2+json")
+                    .end(first ? full : foreignDelta);
+        }).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        closing.add(() -> scripted.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS));
+        FleetInventory fleet = new FleetInventory();
+        watch(fleet, new HostPort("127.0.0.1", scripted.actualPort()));
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> asked.size() >= 3);
+        watchers.forEach(AgentWatcher::stop);
+
+        assertThat(asked.get(0)).isEqualTo("/v1/instances");
+        assertThat(asked.get(1)).isEqualTo("/v1/instances?since=1&wait=1s&epoch=e1");
+        assertThat(asked.get(2)).as("after the error: everything again").isEqualTo("/v1/instances");
+        assertThat(accepts).allMatch(a -> a.equals("application/vnd.cmon.instances.v2+json, application/json;q=0.5"));
+        assertThat(fleet.instance(I1)).as("the foreign delta was not applied").isPresent();
     }
 
     /** What a tenant sees of an instance; cached_date aside (each proxy's own clock). */

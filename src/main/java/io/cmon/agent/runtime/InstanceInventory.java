@@ -3,6 +3,7 @@ package io.cmon.agent.runtime;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -13,6 +14,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -54,6 +56,27 @@ public final class InstanceInventory implements InstanceSink {
         }
     }
 
+    /**
+     * What changed after a generation (inventory protocol v2): the instances added or changed, sorted by uuid, the
+     * uuids no longer served (gone, or now in conflict), sorted, and the complete current conflicts. {@code
+     * generation} equal to the asked one: nothing changed.
+     */
+    public record Delta(long generation, List<Instance> changed, List<String> removed, List<Conflict> conflicts) {
+        public Delta {
+            changed = List.copyOf(changed);
+            removed = List.copyOf(removed);
+            conflicts = List.copyOf(conflicts);
+        }
+    }
+
+    /** Generations kept in the change log: a proxy further behind than this gets a full page. */
+    public static final int LOG_GENERATIONS = 1024;
+    /** uuids kept in the change log over all its generations: bounds its memory when whole hosts churn. */
+    public static final int LOG_UUIDS = 65_536;
+
+    /** The uuids whose visible state changed at one generation. */
+    private record LogEntry(long generation, String[] uuids) {}
+
     private record Claim(String source, String key, Instance instance) {
         String describe() {
             if (key.equals(instance.uuid()) || key.startsWith(instance.uuid() + "#")) {
@@ -79,11 +102,62 @@ public final class InstanceInventory implements InstanceSink {
     /** waiter → the generation it waits to pass. */
     private final ConcurrentHashMap<CompletableFuture<Snapshot>, Long> waiters = new ConcurrentHashMap<>();
     private final List<Consumer<String>> removalListeners = new CopyOnWriteArrayList<>();
+    /** Drawn once per process: a generation means something only with the epoch it was counted in. */
+    private final String epoch;
+    private final int logGenerations;
+    private final int logUuids;
+    /** The change log, oldest first; deltas can be computed for any generation from {@link #logFloor} on. Guarded by lock. */
+    private final ArrayDeque<LogEntry> log = new ArrayDeque<>();
+    private int loggedUuids;
+    /** The oldest generation a delta can start from: the change log holds every generation after it. Guarded by lock. */
+    private long logFloor;
 
     private volatile long generation;
     private volatile int conflictCount;
     /** Built lazily: copying on every change would make a burst of events O(n²). */
     private volatile Snapshot snapshot = new Snapshot(0, List.of(), List.of());
+
+    public InstanceInventory() {
+        this(UUID.randomUUID().toString(), LOG_GENERATIONS, LOG_UUIDS);
+    }
+
+    /** @param epoch this process's epoch; @param logGenerations, logUuids the change log's bounds */
+    public InstanceInventory(String epoch, int logGenerations, int logUuids) {
+        this.epoch = epoch;
+        this.logGenerations = logGenerations;
+        this.logUuids = logUuids;
+    }
+
+    /** This process's epoch (inventory protocol v2): random, drawn at start. */
+    public String epoch() {
+        return epoch;
+    }
+
+    /**
+     * What changed after generation {@code since}, at the current generation; empty when the change log cannot say
+     * (older than the log keeps, or newer than this inventory has reached): the caller then sends everything.
+     */
+    public Optional<Delta> changesSince(long since) {
+        synchronized (lock) {
+            if (since < logFloor || since > generation) return Optional.empty();
+            if (since == generation) return Optional.of(new Delta(generation, List.of(), List.of(), List.of()));
+            TreeMap<String, Boolean> touched = new TreeMap<>();
+            // newest first: stop at the first entry at or before since
+            for (var it = log.descendingIterator(); it.hasNext(); ) {
+                LogEntry e = it.next();
+                if (e.generation() <= since) break;
+                for (String uuid : e.uuids()) touched.put(uuid, Boolean.TRUE);
+            }
+            List<Instance> changed = new ArrayList<>();
+            List<String> removed = new ArrayList<>();
+            for (String uuid : touched.keySet()) {
+                Instance now = sorted.get(uuid);
+                if (now != null) changed.add(now);
+                else removed.add(uuid);
+            }
+            return Optional.of(new Delta(generation, changed, removed, List.copyOf(conflicts.values())));
+        }
+    }
 
     public Optional<Instance> byUuid(String uuid) {
         return uuid == null ? Optional.empty() : Optional.ofNullable(visible.get(uuid));
@@ -174,6 +248,7 @@ public final class InstanceInventory implements InstanceSink {
             }
             if (visibleChange) {
                 generation++;
+                logChange(new String[] {gone.uuid()});
                 changed = true;
             }
         }
@@ -208,16 +283,33 @@ public final class InstanceInventory implements InstanceSink {
                     index(source, e.getKey(), e.getValue(), touched);
                 }
             }
-            boolean visibleChange = false;
+            List<String> visibleChanges = new ArrayList<>();
             for (String uuid : touched) {
-                visibleChange |= recompute(uuid, removed);
+                if (recompute(uuid, removed)) visibleChanges.add(uuid);
             }
-            if (visibleChange) {
+            if (!visibleChanges.isEmpty()) {
                 generation++;
+                logChange(visibleChanges.toArray(String[]::new));
                 changed = true;
             }
         }
         notifyAfterChange(changed, removed);
+    }
+
+    /** Records the uuids of the generation just made, and drops the oldest entries past the bounds. Caller holds the lock. */
+    private void logChange(String[] uuids) {
+        log.addLast(new LogEntry(generation, uuids));
+        loggedUuids += uuids.length;
+        while (log.size() > logGenerations || (loggedUuids > logUuids && log.size() > 1)) {
+            LogEntry oldest = log.removeFirst();
+            loggedUuids -= oldest.uuids().length;
+            logFloor = oldest.generation();
+        }
+        if (loggedUuids > logUuids) { // one generation alone is over the bound: only a full page can say it
+            LogEntry only = log.removeFirst();
+            loggedUuids -= only.uuids().length;
+            logFloor = only.generation();
+        }
     }
 
     /** Re-decides one uuid: served, in conflict, or gone; true when what readers see changed. Caller holds the lock. */

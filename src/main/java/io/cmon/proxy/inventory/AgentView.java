@@ -11,6 +11,7 @@ import io.cmon.config.HostPort;
  * @param duplicateUuids instance uuids its last answer listed more than once (served to nobody)
  * @param sources its instance sources as its last answer reported them (empty from agents that do not report them)
  * @param version the agent's cmon version as its last answer reported it, or null
+ * @param protocol the inventory protocol of its last answer: 1 (the whole page every time), 2 (deltas), 0 before one
  */
 public record AgentView(
         HostPort endpoint,
@@ -24,7 +25,8 @@ public record AgentView(
         String lastError,
         java.util.List<String> duplicateUuids,
         java.util.List<io.cmon.api.InstancesPage.Source> sources,
-        String version) {
+        String version,
+        int protocol) {
 
     public AgentView {
         duplicateUuids = duplicateUuids == null ? java.util.List.of() : java.util.List.copyOf(duplicateUuids);

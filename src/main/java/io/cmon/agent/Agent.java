@@ -7,6 +7,9 @@ import io.cmon.agent.collect.ProcFiles;
 import io.cmon.agent.collect.gz.GzMetrics;
 import io.cmon.agent.http.AgentHttpServer;
 import io.cmon.agent.http.Exposition;
+import io.cmon.agent.plugin.PluginMetrics;
+import io.cmon.agent.plugin.Plugins;
+import io.cmon.agent.runtime.ContainerdSource;
 import io.cmon.agent.runtime.DeclaredSource;
 import io.cmon.agent.runtime.DockerSource;
 import io.cmon.agent.runtime.InstanceInventory;
@@ -46,7 +49,7 @@ public final class Agent implements AutoCloseable {
 
     /** Everything that must be closed, in closing order after the HTTP server. */
     private record Resources(Vertx vertx, ExecutorService workers, ScheduledExecutorService background,
-                             List<InstanceSource> sources, List<Collector> collectors) {
+                             List<InstanceSource> sources, List<Collector> collectors, List<AutoCloseable> others) {
 
         void close() {
             for (InstanceSource s : sources) {
@@ -63,6 +66,13 @@ public final class Agent implements AutoCloseable {
                     } catch (Exception e) {
                         LOG.warn("closing collector {}: {}", c.name(), e.toString());
                     }
+                }
+            }
+            for (AutoCloseable other : others) {
+                try {
+                    other.close();
+                } catch (Exception e) {
+                    LOG.warn("closing {}: {}", other, e.toString());
                 }
             }
             workers.shutdownNow();
@@ -111,7 +121,7 @@ public final class Agent implements AutoCloseable {
         ScheduledExecutorService background = Executors.newScheduledThreadPool(2, daemonThreads("cmon-sample-"));
         List<InstanceSource> sources = new ArrayList<>();
         List<Collector> collectors = new ArrayList<>();
-        Resources resources = new Resources(vertx, workers, background, sources, collectors);
+        Resources resources = new Resources(vertx, workers, background, sources, collectors, new ArrayList<>());
         try {
             CgroupFiles cgroups;
             try {
@@ -121,33 +131,57 @@ public final class Agent implements AutoCloseable {
             }
             collectors.addAll(InstanceMetrics.standardCollectors(cgroups, new ProcFiles(PROC), background));
             InstanceMetrics metrics = new InstanceMetrics(collectors, workers);
+            Plugins plugins = Plugins.start(config.plugins(), cgroups);
+            resources.others().add(plugins);
 
             InstanceInventory inventory = new InstanceInventory();
             inventory.addRemovalListener(metrics::forget);
+            inventory.addRemovalListener(plugins::forget);
             if (config.docker() != null) {
                 sources.add(new DockerSource(vertx, config.docker().socket(), config.labels(),
+                        config.defaultOwner()));
+            }
+            if (config.containerd() != null) {
+                sources.add(new ContainerdSource(config.containerd(), config.labels(), config.defaultOwner(),
+                        config.kubernetes()));
+            }
+            if (config.podman() != null) {
+                sources.add(new DockerSource(vertx, "podman", config.podman().socket(), config.labels(),
                         config.defaultOwner()));
             }
             if (config.instancesFile() != null) {
                 sources.add(new DeclaredSource(Path.of(config.instancesFile()), config.defaultOwner()));
             }
 
-            GzMetrics gz = new GzMetrics(PROC, Clock.systemUTC(), () -> countByState(inventory), version);
+            GzMetrics gz = new GzMetrics(PROC, Clock.systemUTC(), () -> countByState(inventory), version,
+                    plugins::gz);
             PrometheusRegistry self = new PrometheusRegistry();
             JvmMetrics.builder().register(self); // the agent's own heap, threads, GC at /metrics
-            AgentHttpServer http = new AgentHttpServer(vertx, server, inventory, metrics::collect, gz, sources,
+            // plugins run on their own pool alongside the built-in collectors; both complete within their timeouts
+            AgentHttpServer http = new AgentHttpServer(vertx, server, inventory,
+                    instance -> metrics.collect(instance).thenCombine(plugins.instance(instance),
+                            PluginMetrics::merge), gz, sources,
                     workers, new Exposition(), self);
             for (InstanceSource s : sources) {
                 s.start(inventory);
             }
             HostPort want = config.listenAddress();
+            if (config.tls() != null) {
+                try { // before listening: Vert.x would say only "Missing -----BEGIN PRIVATE KEY-----"
+                    io.cmon.config.KeyPairFiles.check("tls.cert", Path.of(config.tls().cert()), "tls.key",
+                            Path.of(config.tls().key()));
+                } catch (io.cmon.config.ConfigException e) {
+                    throw new IllegalStateException(e.getMessage(), e);
+                }
+            }
             int port;
             try {
                 port = http.listen(want, config.tls()).toCompletionStage().toCompletableFuture()
                         .get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
                 Throwable cause = e.getCause() != null ? e.getCause() : e;
-                throw new IllegalStateException("cannot listen on " + want + ": " + cause.getMessage(), cause);
+                io.cmon.config.ConfigException named = io.cmon.config.ConfigException.cannotListen("listen", want, cause);
+                throw new IllegalStateException(named.getMessage(), named);
             }
             Agent agent = new Agent(resources, http, new HostPort(want.host(), port), server, inventory);
             LOG.info("cmon agent listening on {}://{} (server {} {}; sources: {})",

@@ -8,7 +8,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Pattern;
 
-/** agent.yaml (DESIGN §4). Absent sections take the defaults; {@code docker} absent or null disables Docker. */
+/**
+ * agent.yaml (DESIGN §4). Absent sections take the defaults; {@code docker} absent or null disables Docker;
+ * {@code podman} is a second Docker-API socket (Podman's), for hosts that run both.
+ */
 public record AgentConfig(
         String listen,
         Server server,
@@ -18,13 +21,48 @@ public record AgentConfig(
         String defaultOwner,
         Tls tls,
         Boolean insecure,
-        Plugins plugins) implements ConfigLoader.Validated {
+        Plugins plugins,
+        Containerd containerd,
+        Kubernetes kubernetes,
+        Docker podman) implements ConfigLoader.Validated {
 
     public static final String DEFAULT_LISTEN = "0.0.0.0:9164";
     private static final Pattern UUID = Pattern.compile(
             "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
 
     public record Server(String uuid, String hostname) {}
+
+    /**
+     * containerd's API socket and the namespaces to follow; {@code namespaces} absent or empty follows every namespace
+     * the daemon has, including ones created later.
+     */
+    public record Containerd(String socket, List<String> namespaces) {
+        public static final String DEFAULT_SOCKET = "/run/containerd/containerd.sock";
+
+        public Containerd {
+            socket = socket == null ? DEFAULT_SOCKET : socket;
+            namespaces = namespaces == null ? List.of() : java.util.Collections.unmodifiableList(
+                    new java.util.ArrayList<>(namespaces)); // may hold a null entry until validate() names it
+        }
+    }
+
+    /**
+     * Containers of Kubernetes pods (CRI labels): {@code ownerFrom} is {@code namespace} (the pod's namespace is the
+     * owner) or {@code label:<key>} (the value of that label of the container, else of its pod).
+     */
+    public record Kubernetes(String ownerFrom) {
+        public static final String FROM_NAMESPACE = "namespace";
+        public static final String FROM_LABEL = "label:";
+
+        public Kubernetes {
+            ownerFrom = ownerFrom == null ? FROM_NAMESPACE : ownerFrom.trim();
+        }
+
+        /** The label key of {@code label:<key>}, null for {@code namespace}. */
+        public String ownerLabel() {
+            return ownerFrom.startsWith(FROM_LABEL) ? ownerFrom.substring(FROM_LABEL.length()).trim() : null;
+        }
+    }
 
     public record Docker(String socket) {}
 
@@ -50,6 +88,7 @@ public record AgentConfig(
         }
     }
 
+    /** Directories of operator plugins (cmon-agent's vm-plugins and gz-plugins); each optional. */
     public record Plugins(String vmDir, String gzDir) {}
 
     public AgentConfig {
@@ -58,6 +97,13 @@ public record AgentConfig(
         labels = labels == null ? new Labels(null, null, null) : labels;
         plugins = plugins == null ? new Plugins(null, null) : plugins;
         insecure = insecure != null && insecure;
+        kubernetes = kubernetes == null ? new Kubernetes(null) : kubernetes;
+    }
+
+    /** Without containerd, kubernetes and podman (the keys before they existed). */
+    public AgentConfig(String listen, Server server, Docker docker, String instancesFile, Labels labels,
+                       String defaultOwner, Tls tls, Boolean insecure, Plugins plugins) {
+        this(listen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins, null, null, null);
     }
 
     public HostPort listenAddress() {
@@ -65,7 +111,8 @@ public record AgentConfig(
     }
 
     public AgentConfig withListen(String newListen) {
-        return new AgentConfig(newListen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins);
+        return new AgentConfig(newListen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins,
+                containerd, kubernetes, podman);
     }
 
     /**
@@ -109,8 +156,41 @@ public record AgentConfig(
         if (docker != null && (docker.socket() == null || docker.socket().isBlank())) {
             throw ConfigException.key("docker.socket", "missing; give the path of the Docker/Podman API socket");
         }
+        if (containerd != null) {
+            if (containerd.socket().isBlank()) {
+                throw ConfigException.key("containerd.socket", "empty; give the path of containerd's API socket"
+                        + " (default " + Containerd.DEFAULT_SOCKET + ")");
+            }
+            for (int i = 0; i < containerd.namespaces().size(); i++) {
+                String ns = containerd.namespaces().get(i);
+                if (ns == null || ns.isBlank()) {
+                    throw ConfigException.key("containerd.namespaces[" + i + "]", "empty namespace; list containerd"
+                            + " namespaces (k8s.io, moby, default, …) or omit the key to follow all");
+                }
+            }
+        }
+        String ownerFrom = kubernetes.ownerFrom();
+        if (!ownerFrom.equals(Kubernetes.FROM_NAMESPACE)
+                && !(ownerFrom.startsWith(Kubernetes.FROM_LABEL) && !kubernetes.ownerLabel().isEmpty())) {
+            throw ConfigException.key("kubernetes.ownerFrom", "'" + ownerFrom + "' is neither 'namespace' nor"
+                    + " 'label:<key>'");
+        }
+        if (podman != null && (podman.socket() == null || podman.socket().isBlank())) {
+            throw ConfigException.key("podman.socket", "missing; give the path of Podman's Docker-compatible API"
+                    + " socket (rootful: /run/podman/podman.sock)");
+        }
+        if (docker != null && podman != null && docker.socket().equals(podman.socket())) {
+            throw ConfigException.key("podman.socket", "'" + podman.socket() + "' is also docker.socket; one"
+                    + " daemon would be followed twice. Give Podman's socket here, or drop one of the two");
+        }
         if (instancesFile != null && instancesFile.isBlank()) {
             throw ConfigException.key("instancesFile", "empty path");
+        }
+        if (plugins.vmDir() != null && plugins.vmDir().isBlank()) {
+            throw ConfigException.key("plugins.vmDir", "empty path; give the directory of instance plugins or omit it");
+        }
+        if (plugins.gzDir() != null && plugins.gzDir().isBlank()) {
+            throw ConfigException.key("plugins.gzDir", "empty path; give the directory of server plugins or omit it");
         }
         if (tls != null) {
             requireFile("tls.cert", tls.cert());

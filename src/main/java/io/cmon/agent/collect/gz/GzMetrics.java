@@ -20,6 +20,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
@@ -53,6 +55,8 @@ public final class GzMetrics {
     private final Supplier<Map<String, Long>> instancesByState;
     private final String version;
     private final double startTimeSeconds;
+    private final Timex.Source timex;
+    private final Supplier<CompletableFuture<MetricSnapshots>> plugins;
 
     /**
      * @param proc             where procfs is mounted ({@code /proc}; a fixture directory in tests)
@@ -60,18 +64,52 @@ public final class GzMetrics {
      * @param version          the agent's version for {@code cmon_agent_build_info}
      */
     public GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version) {
+        this(proc, clock, instancesByState, version, NO_PLUGINS);
+    }
+
+    /**
+     * @param plugins the server plugins' metrics (gz plugins), collected alongside on their own pool; must complete
+     *                normally
+     */
+    public GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
+                     Supplier<CompletableFuture<MetricSnapshots>> plugins) {
         this(proc, clock, instancesByState, version, new FilesystemStats(statfsThreads(), STATFS_TIMEOUT,
-                new FilesystemStats.HostStatfs(STATFS_TIMEOUT)));
+                new FilesystemStats.HostStatfs(STATFS_TIMEOUT)), new Timex.Kernel(), plugins);
     }
 
     GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
               FilesystemStats filesystems) {
+        this(proc, clock, instancesByState, version, filesystems, new Timex.Kernel(), NO_PLUGINS);
+    }
+
+    GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
+              FilesystemStats filesystems, Timex.Source timex, Supplier<CompletableFuture<MetricSnapshots>> plugins) {
         this.proc = proc;
         this.filesystems = filesystems;
         this.clock = clock;
         this.instancesByState = instancesByState;
         this.version = version;
         this.startTimeSeconds = clock.millis() / 1000.0;
+        this.timex = timex;
+        this.plugins = plugins;
+    }
+
+    private static final Supplier<CompletableFuture<MetricSnapshots>> NO_PLUGINS =
+            () -> CompletableFuture.completedFuture(new MetricSnapshots(List.of()));
+
+    /**
+     * {@link #collect()} on {@code workers} with the gz plugins' metrics, which run on their own pool meanwhile;
+     * completes when both have (the plugins within their timeouts).
+     */
+    public CompletableFuture<MetricSnapshots> collectAsync(Executor workers) {
+        CompletableFuture<MetricSnapshots> fromPlugins = plugins.get();
+        return CompletableFuture.supplyAsync(this::collect, workers).thenCombine(fromPlugins, (own, extra) -> {
+            if (extra.size() == 0) return own;
+            List<MetricSnapshot> all = new ArrayList<>(own.size() + extra.size());
+            own.forEach(all::add);
+            extra.forEach(all::add);
+            return new MetricSnapshots(all);
+        });
     }
 
     public MetricSnapshots collect() {
@@ -83,6 +121,7 @@ public final class GzMetrics {
         success.put("filesystem", part(out, () -> filesystems(
                 filesystems.stat(Mounts.monitored(Mounts.parse(read("self/mountinfo")))))));
         success.put("netdev", part(out, () -> network(NetDev.parseDevices(read("net/dev")))));
+        success.put("timex", part(out, () -> timex(timex.read())));
         if (Files.exists(proc.resolve(ARCSTATS))) {
             success.put("zfs", part(out, () -> arc(ArcStats.parse(read(ARCSTATS)))));
         }
@@ -218,6 +257,23 @@ public final class GzMetrics {
                     .value(value.applyAsLong(d)).build());
         }
         return b.build();
+    }
+
+    /** node_exporter's {@code timex} set, from one {@code adjtimex} read. */
+    static List<MetricSnapshot> timex(Timex t) {
+        return List.of(
+                gauge("node_timex_sync_status", "Is clock synchronized to a reliable server (1 = yes, 0 = no).",
+                        t.synchronised() ? 1 : 0),
+                gauge("node_timex_offset_seconds", "Time offset in between local system and reference clock.",
+                        t.offsetSeconds()),
+                gauge("node_timex_frequency_adjustment_ratio", "Local clock frequency adjustment.",
+                        t.frequencyAdjustmentRatio()),
+                gauge("node_timex_maxerror_seconds", "Maximum error in seconds.", t.maxerror() / 1e6),
+                gauge("node_timex_estimated_error_seconds", "Estimated error in seconds.", t.esterror() / 1e6),
+                gauge("node_timex_status", "Value of the status array bits.", t.status()),
+                gauge("node_timex_loop_time_constant", "Phase-locked loop time constant.", t.constant()),
+                gauge("node_timex_tick_seconds", "Seconds between clock ticks.", t.tick() / 1e6),
+                gauge("node_timex_tai_offset_seconds", "International Atomic Time (TAI) offset.", t.tai()));
     }
 
     static List<MetricSnapshot> arc(ArcStats a) {

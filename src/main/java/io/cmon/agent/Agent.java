@@ -135,7 +135,7 @@ public final class Agent implements AutoCloseable {
             GzMetrics gz = new GzMetrics(PROC, Clock.systemUTC(), () -> countByState(inventory), version);
             PrometheusRegistry self = new PrometheusRegistry();
             JvmMetrics.builder().register(self); // the agent's own heap, threads, GC at /metrics
-            AgentHttpServer http = new AgentHttpServer(vertx, server, inventory, metrics::collect, gz, sources,
+            AgentHttpServer http = new AgentHttpServer(vertx, server, inventory, (instance, deadline) -> metrics.collect(instance, deadline), gz, sources,
                     workers, new Exposition(), self);
             for (InstanceSource s : sources) {
                 s.start(inventory);

@@ -1,5 +1,6 @@
 package io.cmon.agent.collect.gz;
 
+import io.cmon.agent.collect.KernelFile;
 import io.cmon.agent.collect.MemInfo;
 import io.cmon.agent.collect.NetDev;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
@@ -126,7 +127,8 @@ public final class GzMetrics {
     }
 
     private String read(String file) throws IOException {
-        return Files.readString(proc.resolve(file));
+        Path path = proc.resolve(file);
+        return KernelFile.read(path).orElseThrow(() -> new java.nio.file.NoSuchFileException(path.toString()));
     }
 
     static List<MetricSnapshot> cpu(ProcStat stat) {

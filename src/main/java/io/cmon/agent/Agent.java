@@ -4,6 +4,7 @@ import io.cmon.agent.collect.CgroupFiles;
 import io.cmon.agent.collect.Collector;
 import io.cmon.agent.collect.InstanceMetrics;
 import io.cmon.agent.collect.ProcFiles;
+import io.cmon.agent.collect.gz.GzExclusions;
 import io.cmon.agent.collect.gz.GzMetrics;
 import io.cmon.agent.http.AgentHttpServer;
 import io.cmon.agent.http.Exposition;
@@ -132,7 +133,9 @@ public final class Agent implements AutoCloseable {
                 sources.add(new DeclaredSource(Path.of(config.instancesFile()), config.defaultOwner()));
             }
 
-            GzMetrics gz = new GzMetrics(PROC, Clock.systemUTC(), () -> countByState(inventory), version);
+            GzMetrics gz = new GzMetrics(PROC, Clock.systemUTC(), () -> countByState(inventory), version,
+                    GzExclusions.of(config.gz().filesystems().excludeMountPoints(),
+                            config.gz().filesystems().excludeFsTypes(), config.gz().network().excludeDevices()));
             PrometheusRegistry self = new PrometheusRegistry();
             JvmMetrics.builder().register(self); // the agent's own heap, threads, GC at /metrics
             AgentHttpServer http = new AgentHttpServer(vertx, server, inventory, (instance, deadline) -> metrics.collect(instance, deadline), gz, sources,

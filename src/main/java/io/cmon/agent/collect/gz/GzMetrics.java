@@ -21,8 +21,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 
@@ -54,6 +56,21 @@ public final class GzMetrics {
     private final Supplier<Map<String, Long>> instancesByState;
     private final String version;
     private final double startTimeSeconds;
+    private final GzExclusions exclusions;
+    private final Executor refresher;
+    private final AtomicBoolean refreshing = new AtomicBoolean();
+    private volatile MonitoredMounts mounts;
+
+    /** The monitored mounts and when the mount table was read for them. */
+    private record MonitoredMounts(List<Mounts.Mount> list, long readAtMillis) { }
+
+    /**
+     * How old the monitored mount list may get. The mount table has a few lines per container (overlay, shm, netns)
+     * and is the one file of the server view whose size follows the number of containers: it is read here, off the
+     * scrape, at most this often, so a scrape's cost does not depend on the number of containers. A filesystem
+     * mounted or unmounted on the host shows up or goes within this time.
+     */
+    static final Duration MOUNTS_TTL = Duration.ofSeconds(30);
 
     /**
      * @param proc             where procfs is mounted ({@code /proc}; a fixture directory in tests)
@@ -61,12 +78,31 @@ public final class GzMetrics {
      * @param version          the agent's version for {@code cmon_agent_build_info}
      */
     public GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version) {
-        this(proc, clock, instancesByState, version, new FilesystemStats(statfsThreads(), STATFS_TIMEOUT,
-                new FilesystemStats.HostStatfs(STATFS_TIMEOUT)));
+        this(proc, clock, instancesByState, version, GzExclusions.DEFAULT);
+    }
+
+    /** @param exclusions the mounts and network devices left out (agent.yaml {@code gz:}) */
+    public GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
+                     GzExclusions exclusions) {
+        this(proc, clock, instancesByState, version, exclusions, statfsThreads());
+    }
+
+    private GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
+                      GzExclusions exclusions, ExecutorService threads) {
+        this(proc, clock, instancesByState, version, new FilesystemStats(threads, STATFS_TIMEOUT,
+                new FilesystemStats.HostStatfs(STATFS_TIMEOUT)), exclusions, threads);
     }
 
     GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
               FilesystemStats filesystems) {
+        this(proc, clock, instancesByState, version, filesystems, GzExclusions.DEFAULT, Runnable::run);
+    }
+
+    /** @param refresher where the mount table is re-read once it is {@link #MOUNTS_TTL} old */
+    GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
+              FilesystemStats filesystems, GzExclusions exclusions, Executor refresher) {
+        this.exclusions = exclusions;
+        this.refresher = refresher;
         this.proc = proc;
         this.filesystems = filesystems;
         this.clock = clock;
@@ -81,9 +117,9 @@ public final class GzMetrics {
         success.put("cpu", part(out, () -> cpu(ProcStat.parse(read("stat")))));
         success.put("loadavg", part(out, () -> load(LoadAvg.parse(read("loadavg")))));
         success.put("meminfo", part(out, () -> memory(MemInfo.parse(read("meminfo")))));
-        success.put("filesystem", part(out, () -> filesystems(
-                filesystems.stat(Mounts.monitored(Mounts.parse(read("self/mountinfo")))))));
-        success.put("netdev", part(out, () -> network(NetDev.parseDevices(read("net/dev")))));
+        success.put("filesystem", part(out, () -> filesystems(filesystems.stat(monitoredMounts()))));
+        success.put("netdev", part(out, () -> network(NetDev.parseDevices(read("net/dev")).stream()
+                .filter(d -> !exclusions.excludesDevice(d.name())).toList())));
         if (Files.exists(proc.resolve(ARCSTATS))) {
             success.put("zfs", part(out, () -> arc(ArcStats.parse(read(ARCSTATS)))));
         }
@@ -99,6 +135,40 @@ public final class GzMetrics {
                 .dataPoint(InfoSnapshot.InfoDataPointSnapshot.builder()
                         .labels(Labels.of("version", version)).build()).build());
         return new MetricSnapshots(out);
+    }
+
+    /**
+     * The mounts to statfs: read at the first scrape; afterwards the list in hand is used and, once it is
+     * {@link #MOUNTS_TTL} old, re-read by the refresher (one at a time) for the scrapes after.
+     */
+    private List<Mounts.Mount> monitoredMounts() throws IOException {
+        MonitoredMounts known = mounts;
+        if (known == null) {
+            known = readMounts();
+            mounts = known;
+            return known.list();
+        }
+        if (clock.millis() - known.readAtMillis() >= MOUNTS_TTL.toMillis() && refreshing.compareAndSet(false, true)) {
+            try {
+                refresher.execute(() -> {
+                    try {
+                        mounts = readMounts();
+                    } catch (IOException | RuntimeException e) {
+                        // keep the list in hand; the next scrape tries again
+                    } finally {
+                        refreshing.set(false);
+                    }
+                });
+            } catch (RuntimeException rejected) {
+                refreshing.set(false);
+            }
+        }
+        return mounts.list();
+    }
+
+    private MonitoredMounts readMounts() throws IOException {
+        long at = clock.millis();
+        return new MonitoredMounts(Mounts.monitored(Mounts.parse(read("self/mountinfo")), exclusions), at);
     }
 
     /**

@@ -68,7 +68,7 @@ for k in 1 2; do
   pp=$(free_port)
   mkdir -p "$WORK/prom$k"
   cat >"$WORK/prom$k.yml" <<EOF
-global: {scrape_interval: ${INTERVAL}s, scrape_timeout: 10s}
+global: {scrape_interval: ${INTERVAL}s, scrape_timeout: $(( INTERVAL < 10 ? INTERVAL : 10 ))s}
 scrape_configs:
   - job_name: cmon
     file_sd_configs: [{files: ["$WORK/targets.json"]}]

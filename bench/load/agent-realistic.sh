@@ -79,7 +79,7 @@ EOF
   spawn p "prom$k" prometheus --config.file="$WORK/prom$k.yml" --storage.tsdb.path="$WORK/prom$k" \
     --web.listen-address="127.0.0.1:$pp" --storage.tsdb.retention.time=2h
   proms+=("$p"); prom_ports+=("$pp")
-  await_http "http://127.0.0.1:$pp/-/ready" 60
+  await_http "http://127.0.0.1:$pp/-/ready" 120
 done
 echo "# prometheus pids ${proms[*]} ports ${prom_ports[*]}, scrape_interval ${INTERVAL}s"
 

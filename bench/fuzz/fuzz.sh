@@ -13,7 +13,7 @@ shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(RouteParserFuzzTest#requests ConfigFilesFuzzTest#configFiles DeclaredFileFuzzTest#instancesFile
-           KeysFuzzTest#pemAndSshKeys KernelParsersFuzzTest#kernelFiles)
+           KeysFuzzTest#pemAndSshKeys KernelParsersFuzzTest#kernelFiles PluginOutputFuzzTest#pluginOutput)
 fi
 mkdir -p target/fuzz
 for ((r = 1; r <= rounds; r++)); do

@@ -8,6 +8,9 @@ import io.cmon.agent.collect.gz.GzExclusions;
 import io.cmon.agent.collect.gz.GzMetrics;
 import io.cmon.agent.http.AgentHttpServer;
 import io.cmon.agent.http.Exposition;
+import io.cmon.agent.plugin.PluginMetrics;
+import io.cmon.agent.plugin.Plugins;
+import io.cmon.agent.runtime.ContainerdSource;
 import io.cmon.agent.runtime.DeclaredSource;
 import io.cmon.agent.runtime.DockerSource;
 import io.cmon.agent.runtime.InstanceInventory;
@@ -47,7 +50,7 @@ public final class Agent implements AutoCloseable {
 
     /** Everything that must be closed, in closing order after the HTTP server. */
     private record Resources(Vertx vertx, ExecutorService workers, ScheduledExecutorService background,
-                             List<InstanceSource> sources, List<Collector> collectors) {
+                             List<InstanceSource> sources, List<Collector> collectors, List<AutoCloseable> others) {
 
         void close() {
             for (InstanceSource s : sources) {
@@ -64,6 +67,13 @@ public final class Agent implements AutoCloseable {
                     } catch (Exception e) {
                         LOG.warn("closing collector {}: {}", c.name(), e.toString());
                     }
+                }
+            }
+            for (AutoCloseable other : others) {
+                try {
+                    other.close();
+                } catch (Exception e) {
+                    LOG.warn("closing {}: {}", other, e.toString());
                 }
             }
             workers.shutdownNow();
@@ -112,7 +122,7 @@ public final class Agent implements AutoCloseable {
         ScheduledExecutorService background = Executors.newScheduledThreadPool(2, daemonThreads("cmon-sample-"));
         List<InstanceSource> sources = new ArrayList<>();
         List<Collector> collectors = new ArrayList<>();
-        Resources resources = new Resources(vertx, workers, background, sources, collectors);
+        Resources resources = new Resources(vertx, workers, background, sources, collectors, new ArrayList<>());
         try {
             CgroupFiles cgroups;
             try {
@@ -122,11 +132,22 @@ public final class Agent implements AutoCloseable {
             }
             collectors.addAll(InstanceMetrics.standardCollectors(cgroups, new ProcFiles(PROC), background));
             InstanceMetrics metrics = new InstanceMetrics(collectors, workers);
+            Plugins plugins = Plugins.start(config.plugins(), cgroups);
+            resources.others().add(plugins);
 
             InstanceInventory inventory = new InstanceInventory();
             inventory.addRemovalListener(metrics::forget);
+            inventory.addRemovalListener(plugins::forget);
             if (config.docker() != null) {
                 sources.add(new DockerSource(vertx, config.docker().socket(), config.labels(),
+                        config.defaultOwner()));
+            }
+            if (config.containerd() != null) {
+                sources.add(new ContainerdSource(config.containerd(), config.labels(), config.defaultOwner(),
+                        config.kubernetes()));
+            }
+            if (config.podman() != null) {
+                sources.add(new DockerSource(vertx, "podman", config.podman().socket(), config.labels(),
                         config.defaultOwner()));
             }
             if (config.instancesFile() != null) {
@@ -135,22 +156,36 @@ public final class Agent implements AutoCloseable {
 
             GzMetrics gz = new GzMetrics(PROC, Clock.systemUTC(), () -> countByState(inventory), version,
                     GzExclusions.of(config.gz().filesystems().excludeMountPoints(),
-                            config.gz().filesystems().excludeFsTypes(), config.gz().network().excludeDevices()));
+                            config.gz().filesystems().excludeFsTypes(), config.gz().network().excludeDevices()),
+                    plugins::gz);
             PrometheusRegistry self = new PrometheusRegistry();
             JvmMetrics.builder().register(self); // the agent's own heap, threads, GC at /metrics
-            AgentHttpServer http = new AgentHttpServer(vertx, server, inventory, (instance, deadline) -> metrics.collect(instance, deadline), gz, sources,
+            // plugins run on their own pool alongside the built-in collectors; both complete within their timeouts
+            // (plugins keep their own timeouts: the scrape's deadline bounds the built-in collectors)
+            AgentHttpServer http = new AgentHttpServer(vertx, server, inventory,
+                    (instance, deadline) -> metrics.collect(instance, deadline)
+                            .thenCombine(plugins.instance(instance), PluginMetrics::merge), gz, sources,
                     workers, new Exposition(), self);
             for (InstanceSource s : sources) {
                 s.start(inventory);
             }
             HostPort want = config.listenAddress();
+            if (config.tls() != null) {
+                try { // before listening: Vert.x would say only "Missing -----BEGIN PRIVATE KEY-----"
+                    io.cmon.config.KeyPairFiles.check("tls.cert", Path.of(config.tls().cert()), "tls.key",
+                            Path.of(config.tls().key()));
+                } catch (io.cmon.config.ConfigException e) {
+                    throw new IllegalStateException(e.getMessage(), e);
+                }
+            }
             int port;
             try {
                 port = http.listen(want, config.tls()).toCompletionStage().toCompletableFuture()
                         .get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
                 Throwable cause = e.getCause() != null ? e.getCause() : e;
-                throw new IllegalStateException("cannot listen on " + want + ": " + cause.getMessage(), cause);
+                io.cmon.config.ConfigException named = io.cmon.config.ConfigException.cannotListen("listen", want, cause);
+                throw new IllegalStateException(named.getMessage(), named);
             }
             Agent agent = new Agent(resources, http, new HostPort(want.host(), port), server, inventory);
             LOG.info("cmon agent listening on {}://{} (server {} {}; sources: {})",

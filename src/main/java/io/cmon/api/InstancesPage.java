@@ -36,12 +36,19 @@ public record InstancesPage(
         }
     }
 
-    /** The agent's server; {@code sources} (absent from older agents) says how each instance source is doing. */
+    /**
+     * The agent's server; {@code sources} (absent from older agents) says how each instance source is doing,
+     * {@code version} (absent from older agents, null when the jar carries none) is the agent's cmon version.
+     */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Server(@JsonProperty("uuid") String uuid, @JsonProperty("hostname") String hostname,
-                         @JsonProperty("sources") List<Source> sources) {
+                         @JsonProperty("sources") List<Source> sources, @JsonProperty("version") String version) {
         public Server {
             sources = sources == null ? List.of() : List.copyOf(sources);
+        }
+
+        public Server(String uuid, String hostname, List<Source> sources) {
+            this(uuid, hostname, sources, null);
         }
 
         public Server(String uuid, String hostname) {

@@ -14,7 +14,7 @@ import java.util.concurrent.CountDownLatch;
 
 /** {@code cmon agent --config agent.yaml [--listen host:port]}: runs an agent until SIGTERM/SIGINT. */
 @Command(name = "agent", mixinStandardHelpOptions = true,
-        description = "Run an agent: measures the containers of this host when asked (DESIGN §2).")
+        description = "Run an agent: measures the containers of this host when asked (operator guide, \"Agents\").")
 final class AgentCommand implements Callable<Integer> {
 
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "agent.yaml")
@@ -32,6 +32,8 @@ final class AgentCommand implements Callable<Integer> {
         try {
             agent = Agent.start(cfg, server, version == null ? "dev" : version);
         } catch (IllegalStateException e) {
+            // a config key's fault (listen, tls.cert, tls.key): name this file
+            if (e.getCause() instanceof io.cmon.config.ConfigException ce) throw ce.inFile(config.toString());
             throw new ErrorHandler.UserError(e.getMessage(), e);
         }
         CountDownLatch stopped = new CountDownLatch(1);

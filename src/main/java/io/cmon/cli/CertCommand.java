@@ -84,6 +84,9 @@ final class CertCommand implements Runnable {
         @Option(names = "--not-after", paramLabel = "DATE", description = "ISO date or instant; overrides --days")
         String notAfter;
 
+        @Option(names = "--force", description = "replace an existing OUT/NAME.pem and OUT/NAME-key.pem")
+        boolean force;
+
         @Override
         public void run() {
             try {
@@ -94,6 +97,7 @@ final class CertCommand implements Runnable {
                         : subject.server != null ? subject.server
                         : subject.proxy != null ? subject.proxy : subject.agent;
                 checkFileName(name);
+                refuseToOverwrite(out, name, force);
                 Validity validity = Validity.of(notBefore, notAfter, days, Clock.systemUTC());
                 CertificateAuthority authority = CertificateAuthority.load(ca);
                 IssuedCertificate issued = authority.issue(profile, name, dns, ips, keyType, validity);
@@ -101,6 +105,15 @@ final class CertCommand implements Runnable {
                 spec.commandLine().getOut().println("wrote " + files.cert() + " and " + files.key());
             } catch (PkiException e) {
                 throw new ErrorHandler.UserError(e.getMessage(), e);
+            }
+        }
+
+        /** A key is never replaced by accident: what it signed in use stops matching (as {@code ca init} refuses). */
+        static void refuseToOverwrite(Path out, String name, boolean force) {
+            IssuedCertificate.Files files = IssuedCertificate.Files.in(out, name);
+            if (!force && (java.nio.file.Files.exists(files.key()) || java.nio.file.Files.exists(files.cert()))) {
+                throw new PkiException(files.cert() + " or " + files.key() + " exists already (use --force to replace"
+                        + " them)");
             }
         }
 
@@ -135,10 +148,14 @@ final class CertCommand implements Runnable {
         @Option(names = "--days", defaultValue = "365", description = "validity in days (default: ${DEFAULT-VALUE})")
         int days;
 
+        @Option(names = "--force", description = "replace an existing OUT/LOGIN.pem and OUT/LOGIN-key.pem")
+        boolean force;
+
         @Override
         public void run() {
             try {
                 Issue.checkFileName(account);
+                Issue.refuseToOverwrite(out, account, force);
                 SshKeyPair pair = SshKeyPair.read(key);
                 Validity validity = Validity.of(null, null, days, Clock.systemUTC());
                 IssuedCertificate issued = new IssuedCertificate(pair.selfSigned(account, validity), pair.privateKey());

@@ -5,16 +5,21 @@ import picocli.CommandLine.Command;
 
 /** The {@code cmon} launcher: one jar, one subcommand per role (DESIGN §4). */
 @Command(name = "cmon",
+        // every subcommand gets --help and --version (with this version provider) and the help footer
+        scope = CommandLine.ScopeType.INHERIT,
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Multi-tenant container monitoring: agents on container hosts, proxies facing tenants.",
+        footer = {"", "Operator guide: /usr/share/doc/cmon/operator-guide.md (Debian package) or docs/operator-guide.md"
+                + " (source); tenant guide: docs/tenant-guide.md."},
         subcommands = {
                 AgentCommand.class,
                 ProxyCommand.class,
                 CaCommand.class,
                 CertCommand.class,
                 QuickstartCommand.class,
-                CommandLine.HelpCommand.class
+                DoctorCommand.class,
+                HelpCommand.class
         })
 public final class Main implements Runnable {
 
@@ -33,7 +38,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: agent, proxy, ca, cert or quickstart");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: agent, proxy, ca, cert, quickstart or doctor");
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -8,7 +8,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Pattern;
 
-/** agent.yaml (DESIGN §4). Absent sections take the defaults; {@code docker} absent or null disables Docker. */
+/**
+ * agent.yaml (DESIGN §4). Absent sections take the defaults; {@code docker} absent or null disables Docker;
+ * {@code podman} is a second Docker-API socket (Podman's), for hosts that run both.
+ */
 public record AgentConfig(
         String listen,
         Server server,
@@ -19,6 +22,9 @@ public record AgentConfig(
         Tls tls,
         Boolean insecure,
         Plugins plugins,
+        Containerd containerd,
+        Kubernetes kubernetes,
+        Docker podman,
         Gz gz) implements ConfigLoader.Validated {
 
     public static final String DEFAULT_LISTEN = "0.0.0.0:9164";
@@ -26,6 +32,38 @@ public record AgentConfig(
             "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
 
     public record Server(String uuid, String hostname) {}
+
+    /**
+     * containerd's API socket and the namespaces to follow; {@code namespaces} absent or empty follows every namespace
+     * the daemon has, including ones created later.
+     */
+    public record Containerd(String socket, List<String> namespaces) {
+        public static final String DEFAULT_SOCKET = "/run/containerd/containerd.sock";
+
+        public Containerd {
+            socket = socket == null ? DEFAULT_SOCKET : socket;
+            namespaces = namespaces == null ? List.of() : java.util.Collections.unmodifiableList(
+                    new java.util.ArrayList<>(namespaces)); // may hold a null entry until validate() names it
+        }
+    }
+
+    /**
+     * Containers of Kubernetes pods (CRI labels): {@code ownerFrom} is {@code namespace} (the pod's namespace is the
+     * owner) or {@code label:<key>} (the value of that label of the container, else of its pod).
+     */
+    public record Kubernetes(String ownerFrom) {
+        public static final String FROM_NAMESPACE = "namespace";
+        public static final String FROM_LABEL = "label:";
+
+        public Kubernetes {
+            ownerFrom = ownerFrom == null ? FROM_NAMESPACE : ownerFrom.trim();
+        }
+
+        /** The label key of {@code label:<key>}, null for {@code namespace}. */
+        public String ownerLabel() {
+            return ownerFrom.startsWith(FROM_LABEL) ? ownerFrom.substring(FROM_LABEL.length()).trim() : null;
+        }
+    }
 
     public record Docker(String socket) {}
 
@@ -51,6 +89,7 @@ public record AgentConfig(
         }
     }
 
+    /** Directories of operator plugins (cmon-agent's vm-plugins and gz-plugins); each optional. */
     public record Plugins(String vmDir, String gzDir) {}
 
     /**
@@ -70,12 +109,6 @@ public record AgentConfig(
     /** @param excludeDevices matched whole against the interface name */
     public record Network(String excludeDevices) {}
 
-    /** Convenience for code and tests that have no gz section. */
-    public AgentConfig(String listen, Server server, Docker docker, String instancesFile, Labels labels,
-                       String defaultOwner, Tls tls, Boolean insecure, Plugins plugins) {
-        this(listen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins, null);
-    }
-
     public AgentConfig {
         listen = listen == null ? DEFAULT_LISTEN : listen;
         server = server == null ? new Server(null, null) : server;
@@ -83,6 +116,14 @@ public record AgentConfig(
         plugins = plugins == null ? new Plugins(null, null) : plugins;
         gz = gz == null ? new Gz(null, null) : gz;
         insecure = insecure != null && insecure;
+        kubernetes = kubernetes == null ? new Kubernetes(null) : kubernetes;
+    }
+
+    /** Without containerd, kubernetes, podman and gz (the keys before they existed). */
+    public AgentConfig(String listen, Server server, Docker docker, String instancesFile, Labels labels,
+                       String defaultOwner, Tls tls, Boolean insecure, Plugins plugins) {
+        this(listen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins, null, null, null,
+                null);
     }
 
     public HostPort listenAddress() {
@@ -91,7 +132,7 @@ public record AgentConfig(
 
     public AgentConfig withListen(String newListen) {
         return new AgentConfig(newListen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins,
-                gz);
+                containerd, kubernetes, podman, gz);
     }
 
     /**
@@ -135,8 +176,41 @@ public record AgentConfig(
         if (docker != null && (docker.socket() == null || docker.socket().isBlank())) {
             throw ConfigException.key("docker.socket", "missing; give the path of the Docker/Podman API socket");
         }
+        if (containerd != null) {
+            if (containerd.socket().isBlank()) {
+                throw ConfigException.key("containerd.socket", "empty; give the path of containerd's API socket"
+                        + " (default " + Containerd.DEFAULT_SOCKET + ")");
+            }
+            for (int i = 0; i < containerd.namespaces().size(); i++) {
+                String ns = containerd.namespaces().get(i);
+                if (ns == null || ns.isBlank()) {
+                    throw ConfigException.key("containerd.namespaces[" + i + "]", "empty namespace; list containerd"
+                            + " namespaces (k8s.io, moby, default, …) or omit the key to follow all");
+                }
+            }
+        }
+        String ownerFrom = kubernetes.ownerFrom();
+        if (!ownerFrom.equals(Kubernetes.FROM_NAMESPACE)
+                && !(ownerFrom.startsWith(Kubernetes.FROM_LABEL) && !kubernetes.ownerLabel().isEmpty())) {
+            throw ConfigException.key("kubernetes.ownerFrom", "'" + ownerFrom + "' is neither 'namespace' nor"
+                    + " 'label:<key>'");
+        }
+        if (podman != null && (podman.socket() == null || podman.socket().isBlank())) {
+            throw ConfigException.key("podman.socket", "missing; give the path of Podman's Docker-compatible API"
+                    + " socket (rootful: /run/podman/podman.sock)");
+        }
+        if (docker != null && podman != null && docker.socket().equals(podman.socket())) {
+            throw ConfigException.key("podman.socket", "'" + podman.socket() + "' is also docker.socket; one"
+                    + " daemon would be followed twice. Give Podman's socket here, or drop one of the two");
+        }
         if (instancesFile != null && instancesFile.isBlank()) {
             throw ConfigException.key("instancesFile", "empty path");
+        }
+        if (plugins.vmDir() != null && plugins.vmDir().isBlank()) {
+            throw ConfigException.key("plugins.vmDir", "empty path; give the directory of instance plugins or omit it");
+        }
+        if (plugins.gzDir() != null && plugins.gzDir().isBlank()) {
+            throw ConfigException.key("plugins.gzDir", "empty path; give the directory of server plugins or omit it");
         }
         if (tls != null) {
             requireFile("tls.cert", tls.cert());

@@ -19,6 +19,15 @@ public final class ConfigException extends RuntimeException {
         return new ConfigException("<config>", key, problem);
     }
 
+    /** A bind failure as a config error naming the key (the flags --listen/--admin-listen override the same). */
+    public static ConfigException cannotListen(String key, HostPort address, Throwable e) {
+        String why = String.valueOf(e.getMessage());
+        if (why.contains("Address already in use")) why = "address already in use (another process listens there)";
+        else if (why.contains("Cannot assign requested address")) why = "no interface of this machine has that address";
+        else if (why.contains("Permission denied")) why = "permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)";
+        return ConfigException.key(key, "cannot listen on " + address + ": " + why);
+    }
+
     public ConfigException inFile(String file) {
         return new ConfigException(file, key, problem);
     }

@@ -9,6 +9,7 @@ import io.cmon.proxy.forward.ScrapeDeadline;
 import io.cmon.proxy.inventory.FleetInstance;
 import io.cmon.proxy.inventory.FleetInventory;
 import io.cmon.proxy.route.Discovery;
+import io.cmon.proxy.route.DiscoveryCache;
 import io.cmon.proxy.route.Failure;
 import io.cmon.proxy.route.Route;
 import io.cmon.proxy.route.RouteParser;
@@ -45,6 +46,7 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
     private final Duration requestTimeout;
     private final Supplier<String> advertisedAddress;
     private final AccessLog accessLog;
+    private final DiscoveryCache discovery;
 
     /**
      * @param auth     who the caller is; verifies a chain not seen before only when the supplier allows it
@@ -53,7 +55,8 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
     ProxyHandler(RouteParser parser, BiFunction<HttpServerRequest, BooleanSupplier, AuthResult> auth,
                  SourceThrottle throttle, RateLimiter limiter,
                  FleetInventory inventory, AgentForwarder forwarder, ProxyMetrics metrics, Duration requestTimeout,
-                 Supplier<String> advertisedAddress, AccessLog accessLog) {
+                 Supplier<String> advertisedAddress, AccessLog accessLog, DiscoveryCache discovery) {
+        this.discovery = discovery;
         this.parser = parser;
         this.auth = auth;
         this.throttle = throttle;
@@ -123,13 +126,13 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
         } else if (route instanceof Route.Discover d) {
             String notReady = inventory.notReadyReason();
             if (notReady != null) call.fail(Failure.NOT_SYNCED, notReady);
-            else call.json(Discovery.triton(inventory.ownedBy(account.uuid(), account.login()), d.groups(),
-                    account.uuid()));
+            else call.json(discovery.answer(DiscoveryCache.Format.TRITON, account.uuid(), account.login(),
+                    d.groups()));
         } else if (route instanceof Route.HttpSd d) {
             String notReady = inventory.notReadyReason();
             if (notReady != null) call.fail(Failure.NOT_SYNCED, notReady);
-            else call.json(Discovery.httpSd(inventory.ownedBy(account.uuid(), account.login()), d.groups(),
-                    advertisedAddress.get()));
+            else call.json(discovery.answer(DiscoveryCache.Format.HTTP_SD, account.uuid(), account.login(),
+                    d.groups()));
         } else if (route instanceof Route.GzDiscover) {
             String notReady = inventory.notReadyReason();
             if (!account.operator()) call.fail(Failure.FORBIDDEN, null);

@@ -53,24 +53,43 @@ final class ChildProcess {
         }
     }
 
-    // A previous quickstart killed with SIGKILL leaves its children: stop them if they are still ours.
     private static void stopOrphan(Path pidFile, Path workDir) throws IOException {
-        if (!Files.exists(pidFile)) return;
+        stopLeftover(pidFile, workDir);
+    }
+
+    /**
+     * A previous quickstart killed with SIGKILL leaves its children running: stops the one {@code pidFile} names if
+     * it is still ours, that is a cmon process whose command line ({@code /proc/<pid>/cmdline}) names this
+     * directory; a pid the kernel has since given to another process is left alone. Returns the pid stopped.
+     */
+    static Optional<Long> stopLeftover(Path pidFile, Path workDir) throws IOException {
+        if (!Files.exists(pidFile)) return Optional.empty();
         long pid;
         try {
             pid = Long.parseLong(Files.readString(pidFile).strip());
         } catch (NumberFormatException e) {
-            return;
+            Files.deleteIfExists(pidFile);
+            return Optional.empty();
         }
         Optional<ProcessHandle> h = ProcessHandle.of(pid);
-        if (h.isPresent() && h.get().info().commandLine().orElse("").contains(workDir.toString())) {
-            h.get().destroy();
+        String commandLine = h.flatMap(p -> p.info().commandLine()).orElse("");
+        if (h.isEmpty() || !commandLine.contains("io.cmon.cli.Main") || !commandLine.contains(workDir.toString())) {
+            Files.deleteIfExists(pidFile);
+            return Optional.empty();
+        }
+        h.get().destroy();
+        try {
+            h.get().onExit().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            h.get().destroyForcibly();
             try {
-                h.get().onExit().get(10, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                h.get().destroyForcibly();
+                h.get().onExit().get(5, TimeUnit.SECONDS);
+            } catch (Exception gone) {
+                // reported by the port check that follows
             }
         }
+        Files.deleteIfExists(pidFile);
+        return Optional.of(pid);
     }
 
     String name() {

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -92,6 +93,32 @@ final class DeclaredWorkloads {
         } catch (IOException e) {
             return p;
         }
+    }
+
+    /**
+     * Demo workloads an earlier run of this directory left running (it was killed with SIGKILL): the processes in
+     * its own cgroups ({@code cmon-quickstart-<id>/<alias>}), which nothing else uses. Returns how many were stopped.
+     */
+    static int stopLeftovers(String id) {
+        int stopped = 0;
+        List<Path> roots = Files.exists(CGROUP.resolve("cgroup.controllers")) ? List.of(CGROUP)
+                : List.of("cpu,cpuacct", "cpu", "cpuacct", "memory", "pids").stream().map(CGROUP::resolve)
+                        .filter(Files::isDirectory).map(DeclaredWorkloads::real).distinct().toList();
+        for (Path root : roots) {
+            Path mine = root.resolve("cmon-quickstart-" + id);
+            if (!Files.isDirectory(mine)) continue;
+            try (var groups = Files.list(mine)) {
+                for (Path group : groups.filter(Files::isDirectory).toList()) {
+                    for (String line : Files.readAllLines(group.resolve("cgroup.procs"))) {
+                        Optional<ProcessHandle> h = ProcessHandle.of(Long.parseLong(line.strip()));
+                        if (h.isPresent() && h.get().destroyForcibly()) stopped++;
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // best effort, as moving them there was
+            }
+        }
+        return stopped;
     }
 
     void stopAll() {

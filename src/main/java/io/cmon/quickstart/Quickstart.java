@@ -55,6 +55,7 @@ public final class Quickstart {
     private DemoContainers containers;
     private DeclaredWorkloads declared;
     private volatile String failure;
+    private QuickstartLock lock;
 
     public Quickstart(Options options, PrintStream out) {
         this.options = options;
@@ -66,10 +67,19 @@ public final class Quickstart {
     public void start() {
         try {
             Files.createDirectories(files.dir());
+            lock = QuickstartLock.acquire(files.dir(), files.run());
+            // an earlier run ended by SIGKILL leaves its agent and proxy running on the ports this run wants
+            for (String child : List.of("agent", "proxy")) {
+                ChildProcess.stopLeftover(files.run().resolve(child + ".pid"), files.dir()).ifPresent(pid ->
+                        out.println("stopped the " + child + " (pid " + pid + ") an earlier quickstart left running"));
+            }
+            int workloadsLeft = DeclaredWorkloads.stopLeftovers(files.id());
+            if (workloadsLeft > 0) out.println("stopped " + workloadsLeft + " demo process(es) an earlier quickstart left");
             List<String> issued = new DemoPki(files).ensure(options.endpoint(), options.dnsSuffix(), DemoAccount.ALL);
-            int proxyPort = port(options.proxyPort(), 9163);
-            int agentPort = port(options.agentPort(), 9164);
-            int adminPort = port(options.adminPort(), 9166);
+            // the ports of the last run when they are free again, so tenants' prometheus.yml files keep working
+            int proxyPort = port(options.proxyPort(), previousPort(files.proxyConfig(), "listen", 9163));
+            int agentPort = port(options.agentPort(), previousPort(files.agentConfig(), "listen", 9164));
+            int adminPort = port(options.adminPort(), previousPort(files.proxyConfig(), "adminListen", 9166));
 
             Optional<ContainerEngine> engine = options.containers() ? ContainerEngine.find(System.getenv()) : Optional.empty();
             Map<String, String> workloads;
@@ -134,6 +144,7 @@ public final class Quickstart {
                     + " Files stay in " + files.dir() + " for the next run.");
             out.flush();
         }
+        if (lock != null) lock.close();
         stopped.countDown();
     }
 
@@ -147,6 +158,18 @@ public final class Quickstart {
             }
         });
         return c;
+    }
+
+    /** The port of {@code key} ({@code host:port}) in a config an earlier run wrote, else {@code fallback}. */
+    private int previousPort(Path config, String key, int fallback) {
+        if (!Files.isRegularFile(config)) return fallback;
+        try {
+            String listen = yaml.readTree(config.toFile()).path(key).asText("");
+            int port = Integer.parseInt(listen.substring(listen.lastIndexOf(':') + 1));
+            return port > 0 && port < 65536 ? port : fallback;
+        } catch (IOException | RuntimeException e) {
+            return fallback; // an unreadable old config: it is rewritten below
+        }
     }
 
     private int port(int requested, int preferred) throws IOException {

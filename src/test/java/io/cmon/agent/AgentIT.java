@@ -119,8 +119,10 @@ class AgentIT {
         System.out.printf("docker run returned → listed: %d ms%n", (System.nanoTime() - returned) / 1_000_000);
 
         InstancesPage page = instances("");
-        assertThat(page.server()).isEqualTo(new InstancesPage.Server("00000000-0000-4000-8000-00000000a9e7",
-                "agent-it"));
+        assertThat(page.server().uuid()).isEqualTo("00000000-0000-4000-8000-00000000a9e7");
+        assertThat(page.server().hostname()).isEqualTo("agent-it");
+        assertThat(page.server().sources()).extracting(InstancesPage.Source::name).contains("docker");
+        assertThat(page.server().sources()).allMatch(InstancesPage.Source::up);
         InstancesPage.Entry e = page.instances().stream().filter(i -> i.vmUuid().equals(uuid)).findFirst()
                 .orElseThrow();
         assertThat(e.vmOwnerUuid()).isEqualTo("alice");

@@ -93,9 +93,24 @@ class AgentCommandConfigTest {
             Run r = run("agent", "--config", file.toString());
 
             assertThat(r.exit()).isEqualTo(2);
-            assertThat(r.err()).contains("cannot listen on 127.0.0.1:" + taken.getLocalPort())
+            assertThat(r.err()).contains(file + ": key 'listen': cannot listen on 127.0.0.1:" + taken.getLocalPort()
+                            + ": address already in use")
                     .doesNotContain("\tat ");
         }
+    }
+
+    @Test
+    void swappedTlsCertificateAndKeyAreCalledSwappedBeforeListening() throws IOException {
+        io.cmon.testing.TestPki pki = io.cmon.testing.TestPki.create(dir.resolve("pki"));
+        io.cmon.testing.TestPki.Issued agent = pki.agent("agent-1");
+        Path file = config("listen: 127.0.0.1:0\ndocker: null\ntls: {cert: " + agent.key() + ", key: " + agent.cert()
+                + ", clientCa: " + pki.caCert() + "}\n");
+
+        Run r = run("agent", "--config", file.toString());
+
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).isEqualTo("cmon: " + file + ": key 'tls.cert': " + agent.key() + " holds a private key and "
+                + agent.cert() + " (tls.key) a certificate: tls.cert and tls.key are swapped\n");
     }
 
     @Test

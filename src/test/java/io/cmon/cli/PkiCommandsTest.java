@@ -125,4 +125,26 @@ class PkiCommandsTest {
         // picocli usage errors: both --account and --server
         assertThat(cmon("cert", "issue", "--ca", ca.toString(), "--account", "a", "--server", "b")).isEqualTo(2);
     }
+
+    @Test
+    void certIssueRefusesToReplaceAnExistingKeyWithoutForce() throws Exception {
+        Path ca = dir.resolve("ca");
+        Path o = dir.resolve("out");
+        cmon("ca", "init", "--dir", ca.toString());
+        assertThat(cmon("cert", "issue", "--ca", ca.toString(), "--account", "alice", "--out", o.toString())).isZero();
+        byte[] key = Files.readAllBytes(o.resolve("alice-key.pem"));
+        byte[] cert = Files.readAllBytes(o.resolve("alice.pem"));
+
+        assertThat(cmon("cert", "issue", "--ca", ca.toString(), "--account", "alice", "--out", o.toString())).isEqualTo(2);
+        assertThat(err.toString()).isEqualTo("cmon: " + o.resolve("alice.pem") + " or " + o.resolve("alice-key.pem")
+                + " exists already (use --force to replace them)\n");
+        assertThat(Files.readAllBytes(o.resolve("alice-key.pem"))).isEqualTo(key);
+        assertThat(Files.readAllBytes(o.resolve("alice.pem"))).isEqualTo(cert);
+
+        assertThat(cmon("cert", "issue", "--ca", ca.toString(), "--account", "alice", "--out", o.toString(), "--force"))
+                .isZero();
+        assertThat(Files.readAllBytes(o.resolve("alice-key.pem"))).isNotEqualTo(key);
+        assertThat(Pem.matches(Pem.readCertificate(o.resolve("alice.pem")), Pem.readPrivateKey(o.resolve("alice-key.pem"))))
+                .isTrue();
+    }
 }

@@ -40,4 +40,13 @@ class ConfigLoaderTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("gz.filesystems.excludeFsType").hasMessageContaining("unknown key");
     }
+
+    @Test
+    void anEmptyPluginDirectoryIsAConfigErrorNamingTheKey() {
+        assertThatThrownBy(() -> ConfigLoader.parse("agent.yaml", "plugins: {vmDir: \"  \"}\n", AgentConfig.class))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("agent.yaml: key 'plugins.vmDir': empty path");
+        assertThatThrownBy(() -> ConfigLoader.parse("agent.yaml", "plugins: {gzDir: \"\"}\n", AgentConfig.class))
+                .hasMessageStartingWith("agent.yaml: key 'plugins.gzDir': empty path");
+    }
 }

@@ -28,7 +28,7 @@ final class CmonServerProcess implements AutoCloseable {
                 AgentProcess.jar().toString(), role, "--config", config.toString()))
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         CmonServerProcess s = new CmonServerProcess(p, log);
-        Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(60)); // a JVM start on a busy 2-core machine
         while (true) {
             if (!p.isAlive()) throw new IOException(role + " exited " + p.exitValue() + ":\n" + Files.readString(log));
             try (Socket socket = new Socket()) {

@@ -295,4 +295,73 @@ class ProxyInProcessTest {
             await().atMost(Duration.ofSeconds(2)).until(() -> proxy.inventory().instance(c1).isEmpty());
         }
     }
+
+    @Test
+    void adminAndTenantListenersAnswerWhileEveryInventoryLoopIsBusy() throws Exception {
+        List<io.vertx.core.Context> loops = proxy.agentSet().contexts();
+        assertThat(loops).isNotEmpty();
+        java.util.concurrent.CountDownLatch busy = new java.util.concurrent.CountDownLatch(loops.size());
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        for (int i = 0; i < loops.size(); i++) {
+            boolean holdTheLock = i == 0; // as an agent's answer being applied
+            loops.get(i).runOnContext(v -> {
+                busy.countDown();
+                try {
+                    if (holdTheLock) {
+                        synchronized (proxy.inventory()) {
+                            release.await(10, TimeUnit.SECONDS);
+                        }
+                    } else {
+                        release.await(10, TimeUnit.SECONDS);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+        try {
+            assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            for (String path : List.of("/-/healthy", "/-/ready", "/status", "/metrics")) {
+                java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create("http://127.0.0.1:" + proxy.adminPort() + path))
+                                .timeout(Duration.ofSeconds(5)).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+                assertThat(r.statusCode()).as(path).isEqualTo(200);
+            }
+            TlsClient.Response discovery = alice.get("cmon.test", "/v1/discover");
+            assertThat(discovery.status()).isEqualTo(200);
+            assertThat(discovery.text()).contains(A1);
+            assertThat(alice.get("cmon.test", "/v1/" + A1 + "/metrics").status()).isEqualTo(200);
+            assertThat(release.getCount()).as("every inventory loop still busy").isEqualTo(1);
+        } finally {
+            release.countDown();
+        }
+    }
+
+    @Test
+    void twoProxiesOfTheSameFleetAnswerTheSameDiscovery() throws Exception {
+        Proxy second = Proxy.start(vertx, proxyConfigFor(agent.port())).toCompletionStage().toCompletableFuture()
+                .get(20, TimeUnit.SECONDS);
+        try (TlsClient aliceThere = new TlsClient(vertx, pki.client("alice"), pki.caCert(), second.port());
+             TlsClient opsThere = new TlsClient(vertx, pki.client("ops"), pki.caCert(), second.port())) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> second.inventory().synced());
+            for (String path : List.of("/v1/discover", "/v1/discover?groups=web")) {
+                String here = alice.get("cmon.test", path).text();
+                String there = aliceThere.get("cmon.test", path).text();
+                assertThat(here).contains(A1);
+                // cached_date is when each proxy learned the instance: its own clock, the one field that may differ
+                assertThat(withoutDates(there)).as(path).isEqualTo(withoutDates(here));
+            }
+            assertThat(opsThere.get("cmon.test", "/v1/gz/discover").text())
+                    .isEqualTo(ops.get("cmon.test", "/v1/gz/discover").text());
+            assertThat(second.inventory().instanceCount()).isEqualTo(proxy.inventory().instanceCount());
+        } finally {
+            second.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    static String withoutDates(String discovery) {
+        return discovery.replaceAll("\"cached_date\":\\d+", "\"cached_date\":0");
+    }
 }

@@ -9,9 +9,11 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Resolves an instance to its cgroup directories. For a running instance the kernel's own answer,
- * {@code /proc/<pid>/cgroup}, gives each hierarchy's path (right for cgroupfs and systemd drivers, nested
- * hierarchies and per-controller differences); otherwise {@link Instance#cgroup()} is used in every hierarchy.
+ * Resolves an instance to its cgroup directories. An instance that names its cgroup ({@link Instance#cgroup()}: a
+ * declared {@code cgroup:}, an LXC/nspawn container found by name) is that cgroup in every hierarchy, whole, even
+ * when its init has moved into a child (systemd's {@code init.scope}). Otherwise, for a running instance, the
+ * kernel's own answer, {@code /proc/<pid>/cgroup}, gives each hierarchy's path (right for cgroupfs and systemd
+ * drivers, nested hierarchies and per-controller differences).
  */
 public final class CgroupFiles {
 
@@ -53,7 +55,7 @@ public final class CgroupFiles {
     }
 
     public InstanceCgroup resolve(Instance instance) throws IOException {
-        if (instance.pid() > 0) {
+        if (instance.pid() > 0 && (instance.cgroup() == null || instance.cgroup().isBlank())) {
             long now = System.nanoTime();
             Resolved known = byPid.get(instance.pid());
             if (known != null && now - known.atNanos() < RESOLUTION_TTL_NANOS) {
@@ -95,6 +97,11 @@ public final class CgroupFiles {
             }
             String controllers = line.substring(first + 1, second);
             String path = line.substring(second + 1);
+            if (path.equals("/")) {
+                // the root cgroup is the whole host, never a container's own (rootless Podman on v1 leaves its
+                // containers there for cpu, pids, blkio): serving it would show a tenant the host's totals
+                continue;
+            }
             if (controllers.isEmpty()) {
                 unifiedPath = path;
                 if (mounts.unified().isPresent()) {

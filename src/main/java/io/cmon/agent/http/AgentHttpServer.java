@@ -7,6 +7,7 @@ import io.cmon.agent.collect.gz.GzMetrics;
 import io.cmon.agent.runtime.Instance;
 import io.cmon.agent.runtime.InstanceInventory;
 import io.cmon.agent.runtime.InstanceSource;
+import io.cmon.api.InstancesAnswer;
 import io.cmon.api.InstancesPage;
 import io.cmon.config.AgentConfig;
 import io.cmon.config.HostPort;
@@ -72,6 +73,7 @@ public final class AgentHttpServer {
 
     private static final Logger LOG = LoggerFactory.getLogger(AgentHttpServer.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String VERSION = AgentHttpServer.class.getPackage().getImplementationVersion();
     private static final String TEXT = "text/plain; charset=utf-8";
     static final String SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds";
     /** No deadline from the scraper: the collection's own timeout (5 s) is the shorter one. */
@@ -217,7 +219,7 @@ public final class AgentHttpServer {
             } else if (r instanceof Route.InstanceMetrics im) {
                 instanceMetrics(ex, im.uuid());
             } else if (r instanceof Route.GzMetrics) {
-                ex.metrics(CompletableFuture.supplyAsync(gz::collect, workers));
+                ex.metrics(gz.collectAsync(workers)); // gz plugins run meanwhile on their own pool
             } else if (r instanceof Route.SelfMetrics) {
                 ex.metrics(CompletableFuture.supplyAsync(self::scrape, workers));
             } else if (r instanceof Route.Instances) {
@@ -267,8 +269,13 @@ public final class AgentHttpServer {
             ex.text(400, e.getMessage());
             return;
         }
-        if (!q.longPoll()) {
-            ex.json(page(inventory.snapshot()));
+        // protocol v2 only when asked for: older proxies get the v1 page exactly as before
+        boolean v2 = InstancesAnswer.accepts(ex.req.getHeader(HttpHeaders.ACCEPT));
+        String epoch = ex.req.getParam("epoch");
+        // another process's generation (or none): the caller needs everything, now, not after a wait
+        boolean sameEpoch = inventory.epoch().equals(epoch);
+        if (!q.longPoll() || (v2 && !sameEpoch)) {
+            answerInstances(ex, v2, q.since(), sameEpoch, inventory.snapshot());
             return;
         }
         if (longPolls.incrementAndGet() > limits.maxLongPolls()) {
@@ -281,15 +288,41 @@ public final class AgentHttpServer {
         CompletableFuture<InstanceInventory.Snapshot> changed = inventory.changedAfter(q.since());
         changed.whenComplete((s, e) -> longPolls.decrementAndGet());
         if (changed.isDone()) {
-            ex.json(page(changed.join()));
+            answerInstances(ex, v2, q.since(), sameEpoch, changed.join());
             return;
         }
         long timer = vertx.setTimer(q.maxWait().toMillis(), t -> changed.complete(inventory.snapshot()));
         ex.req.response().closeHandler(v -> changed.cancel(false)); // caller gone: forget the waiter
         changed.whenComplete((snapshot, err) -> ex.onContext(() -> {
             vertx.cancelTimer(timer);
-            if (snapshot != null) ex.json(page(snapshot));
+            if (snapshot != null) answerInstances(ex, v2, q.since(), sameEpoch, snapshot);
         }));
+    }
+
+    /** The v1 page, or the v2 answer: a delta (or "unchanged") when the change log reaches back to since. */
+    private void answerInstances(Exchange ex, boolean v2, long since, boolean sameEpoch,
+                                 InstanceInventory.Snapshot snapshot) {
+        if (!v2) {
+            ex.json(page(snapshot));
+            return;
+        }
+        InstancesPage.Server srv = serverBlock();
+        InstancesAnswer answer = null;
+        if (since >= 0 && sameEpoch) {
+            answer = inventory.changesSince(since).map(d -> d.generation() == since
+                    ? InstancesAnswer.unchanged(inventory.epoch(), since, srv)
+                    : InstancesAnswer.delta(inventory.epoch(), d.generation(), srv, entries(d.changed()),
+                            d.removed(), conflicts(d.conflicts()))).orElse(null);
+        }
+        if (answer == null) {
+            answer = InstancesAnswer.full(inventory.epoch(), snapshot.generation(), srv,
+                    entries(snapshot.instances()), conflicts(snapshot.conflicts()));
+        }
+        try {
+            ex.send(200, InstancesAnswer.MEDIA_TYPE, Buffer.buffer(JSON.writeValueAsBytes(answer)));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e); // records of strings: not expected
+        }
     }
 
     private void refresh(Exchange ex) {
@@ -307,23 +340,33 @@ public final class AgentHttpServer {
         return refresh.rescans();
     }
 
+    /** The server block of every /v1/instances answer: identity, the sources' health, the agent's version. */
+    private InstancesPage.Server serverBlock() {
+        return new InstancesPage.Server(server.uuid(), server.hostname(), sources(), VERSION);
+    }
+
     private List<InstancesPage.Source> sources() {
         return sources.stream().map(InstanceSource::health)
                 .map(h -> new InstancesPage.Source(h.name(), h.up(), h.lastError(), h.eventsSeen(), h.resyncs()))
                 .toList();
     }
 
-    private byte[] page(InstanceInventory.Snapshot snapshot) {
-        List<InstancesPage.Entry> entries = snapshot.instances().stream()
+    private static List<InstancesPage.Entry> entries(List<Instance> instances) {
+        return instances.stream()
                 .map(i -> new InstancesPage.Entry(i.uuid(), i.alias(), i.owner(), i.image(), i.brand(), i.groups(),
                         i.state()))
                 .toList();
+    }
+
+    private static List<InstancesPage.Conflict> conflicts(List<InstanceInventory.Conflict> conflicts) {
+        return conflicts.stream().map(c -> new InstancesPage.Conflict(c.uuid(), c.claimants())).toList();
+    }
+
+    private byte[] page(InstanceInventory.Snapshot snapshot) {
         try {
-            List<InstancesPage.Conflict> conflicts = snapshot.conflicts().stream()
-                    .map(c -> new InstancesPage.Conflict(c.uuid(), c.claimants())).toList();
             return JSON.writeValueAsBytes(new InstancesPage(
-                    new InstancesPage.Server(server.uuid(), server.hostname(), sources()), snapshot.generation(), entries,
-                    conflicts));
+                    serverBlock(), snapshot.generation(),
+                    entries(snapshot.instances()), conflicts(snapshot.conflicts())));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e); // records of strings: not expected
         }
@@ -386,7 +429,7 @@ public final class AgentHttpServer {
             send(status, TEXT, Buffer.buffer(message + "\n", "UTF-8"));
         }
 
-        private void send(int status, String contentType, Buffer body) {
+        void send(int status, String contentType, Buffer body) {
             var res = req.response();
             if (res.ended() || res.closed()) return;
             res.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, contentType);

@@ -18,10 +18,17 @@ final class ContainerMapping {
 
     private final AgentConfig.Labels labels;
     private final String defaultOwner;
+    private final String source;
 
     ContainerMapping(AgentConfig.Labels labels, String defaultOwner) {
+        this(labels, defaultOwner, SOURCE);
+    }
+
+    /** @param source the reporting source's name: {@code docker}, or {@code podman} for the agent's second socket */
+    ContainerMapping(AgentConfig.Labels labels, String defaultOwner, String source) {
         this.labels = labels;
         this.defaultOwner = defaultOwner;
+        this.source = source;
     }
 
     /** The instance of {@code GET /containers/<id>/json}; brand is docker or podman. */
@@ -44,7 +51,7 @@ final class ContainerMapping {
                 "running".equals(status) || "paused".equals(status) ? pid : 0,
                 null,
                 text(inspect.path("GraphDriver").path("Data").get("UpperDir")),
-                SOURCE);
+                source);
     }
 
     /** The labelled uuid when it is one (lowercased), else the first 32 hex digits of the container id. */
@@ -90,14 +97,14 @@ final class ContainerMapping {
         return image.startsWith("sha256:") ? image.substring("sha256:".length()) : image;
     }
 
-    /** The first component of {@code /version} named like Podman makes the brand podman. */
-    static String brandOf(JsonNode version) {
-        for (JsonNode c : version.path("Components")) {
-            if (c.path("Name").asText("").contains("Podman")) {
-                return "podman";
-            }
-        }
-        return "docker";
+    /**
+     * The brand of the daemon that answered {@code GET /_ping}: Podman's compat API sends {@code Libpod-Api-Version}
+     * and {@code Server: Libpod/<version>} on every answer, Docker {@code Server: Docker/<version>}.
+     */
+    static String brandOf(String libpodApiVersion, String server) {
+        boolean libpod = (libpodApiVersion != null && !libpodApiVersion.isBlank())
+                || (server != null && server.startsWith("Libpod/"));
+        return libpod ? "podman" : "docker";
     }
 
     private static String text(JsonNode n) {

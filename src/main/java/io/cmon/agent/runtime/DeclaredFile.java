@@ -22,11 +22,22 @@ final class DeclaredFile {
     static final String DEFAULT_BRAND = "declared";
     private static final YAMLMapper YAML = new YAMLMapper();
     private static final Set<String> KEYS =
-            Set.of("uuid", "alias", "owner", "groups", "image", "brand", "pid", "cgroup", "rootfs");
+            Set.of("uuid", "alias", "owner", "groups", "image", "brand", "pid", "cgroup", "rootfs", "lxc", "nspawn");
+    /** The keys that say which processes an entry is; exactly one per entry. */
+    private static final List<String> WHICH = List.of("pid", "cgroup", "lxc", "nspawn");
 
-    /** One valid entry; exactly as declared except uuid lowercased and owner defaulted. */
+    /**
+     * One valid entry; exactly as declared except uuid lowercased, owner defaulted, and brand defaulted to the
+     * runtime's name. Exactly one of {@code pid}, {@code cgroup}, {@code runtime} (with {@code name}) is set.
+     */
     record Entry(String uuid, String alias, String owner, List<String> groups, String image, String brand,
-                 long pid, String cgroup, String rootfs) {}
+                 long pid, String cgroup, String rootfs, NamedInstances.Runtime runtime, String name) {
+
+        Entry(String uuid, String alias, String owner, List<String> groups, String image, String brand,
+              long pid, String cgroup, String rootfs) {
+            this(uuid, alias, owner, groups, image, brand, pid, cgroup, rootfs, null, null);
+        }
+    }
 
     /** The entries that are valid, and a warning per problem found. */
     record Parsed(List<Entry> entries, List<String> warnings) {}
@@ -123,19 +134,43 @@ final class DeclaredFile {
             throw new BadKey(where + ".cgroup: '" + cgroup
                     + "' must be a path from the cgroup hierarchy's root, like /lxc/db-1");
         }
-        if (pid == 0 && cgroup == null) {
-            throw new BadKey(where + ": needs 'pid' or 'cgroup'");
+        List<String> given = WHICH.stream().filter(k -> n.hasNonNull(k)).toList();
+        if (given.isEmpty()) {
+            throw new BadKey(where + ": needs one of 'pid', 'cgroup', 'lxc', 'nspawn' (which processes it is)");
+        }
+        if (given.size() > 1) {
+            throw new BadKey(where + ": '" + String.join("' and '", given) + "' both say which processes it is;"
+                    + " give only one of 'pid', 'cgroup', 'lxc', 'nspawn'");
+        }
+        NamedInstances.Runtime runtime = null;
+        String name = null;
+        for (NamedInstances.Runtime r : NamedInstances.Runtime.values()) {
+            String v = string(n, r.key, where);
+            if (v != null) {
+                runtime = r;
+                name = runtimeName(v, where + "." + r.key);
+            }
         }
         String rootfs = string(n, "rootfs", where);
         if (rootfs != null && !rootfs.startsWith("/")) {
             throw new BadKey(where + ".rootfs: '" + rootfs + "' must be an absolute path");
         }
-        return new Entry(uuid, alias == null || alias.isBlank() ? uuid : alias,
+        return new Entry(uuid, alias == null || alias.isBlank() ? (name != null ? name : uuid) : alias,
                 owner == null || owner.isBlank() ? defaultOwner : owner,
                 groups(n.get("groups"), where), string(n, "image", where),
-                brand == null || brand.isBlank() ? DEFAULT_BRAND : brand,
+                brand != null && !brand.isBlank() ? brand : runtime != null ? runtime.key : DEFAULT_BRAND,
                 pid, cgroup == null || cgroup.equals("/") ? cgroup : stripTrailingSlash(cgroup),
-                string(n, "rootfs", where));
+                string(n, "rootfs", where), runtime, name);
+    }
+
+    /** A container's name as its runtime knows it: one path component, printable, no whitespace. */
+    private static String runtimeName(String v, String where) throws BadKey {
+        if (v.isEmpty() || v.equals(".") || v.equals("..") || v.length() > 253
+                || !v.chars().allMatch(c -> c > ' ' && c < 0x7f && c != '/')) {
+            throw new BadKey(where + ": '" + v + "' is not a container name (1-253 printable ASCII characters,"
+                    + " no '/' or whitespace)");
+        }
+        return v;
     }
 
     /** A list of strings, or one comma-separated string like the {@code cmon.groups} label. */

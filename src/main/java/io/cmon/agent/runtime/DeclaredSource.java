@@ -31,6 +31,13 @@ import java.util.concurrent.TimeUnit;
  * poll it also re-evaluates each entry's state (is the pid alive, which pid is first in the cgroup), so that a
  * declared workload that starts or stops is seen within a poll. A missing file declares nothing until it appears.
  *
+ * <p>An entry may name a container by its runtime instead ({@code lxc: NAME}, {@code nspawn: NAME}): every poll
+ * finds its cgroup and init pid again ({@link NamedInstances}), so a container that stops is reported stopped and one
+ * that starts again is the same instance (same uuid) with its new pid.
+ *
+ * <p>{@link #health()}: down while the file is missing or cannot be read or parsed as a whole; the last error is the
+ * last such problem, a skipped entry's warning, or a failure reading the cgroup tree; resyncs count polls.
+ *
  * <p>A declared {@code pid} is tied to its process's start time ({@code /proc/<pid>/stat} field 22), read when the
  * pid is first seen alive after the file was (re)loaded: a process that exits and whose number the kernel gives to
  * another process is not that instance any more (reported stopped, logged once), until the file changes.
@@ -57,6 +64,14 @@ public final class DeclaredSource implements InstanceSource {
     /** uuid → the declared pid and the start time of the process it was when first seen. */
     private final Map<String, PidIdentity> pidIdentities = new HashMap<>();
     private final Set<String> reuseLogged = new HashSet<>();
+    private final NamedInstances named;
+    /** uuid → the last resolution problem logged, so that a failing lookup is logged once, not every poll. */
+    private final Map<String, String> namedProblems = new HashMap<>();
+
+    // health: written on the executor's thread, read from any
+    private volatile boolean up = true;
+    private volatile String lastError;
+    private volatile long polls;
 
     private record PidIdentity(long pid, long startTime) {}
 
@@ -70,6 +85,7 @@ public final class DeclaredSource implements InstanceSource {
         this.procRoot = procRoot;
         this.cgroupRoot = cgroupRoot;
         this.poll = poll;
+        this.named = new NamedInstances(procRoot, cgroupRoot);
         this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "cmon-declared-instances");
             t.setDaemon(true);
@@ -89,6 +105,21 @@ public final class DeclaredSource implements InstanceSource {
     }
 
     @Override
+    public boolean up() {
+        return up;
+    }
+
+    @Override
+    public SourceHealth health() {
+        return new SourceHealth(SOURCE, up, lastError, 0, polls);
+    }
+
+    private void problem(String message) {
+        LOG.warn(message);
+        lastError = message;
+    }
+
+    @Override
     public CompletionStage<Void> refresh() {
         return CompletableFuture.runAsync(() -> scan(true), executor);
     }
@@ -100,6 +131,7 @@ public final class DeclaredSource implements InstanceSource {
 
     /** One poll: reload the file when it changed (or when forced), then report every entry's current state. */
     private void scan(boolean force) {
+        polls++; // only on the executor's thread
         try {
             Object version = version();
             boolean changed = !Objects.equals(version, fileVersion);
@@ -121,6 +153,7 @@ public final class DeclaredSource implements InstanceSource {
             }
         } catch (RuntimeException e) {
             LOG.warn("declared instances: scan of {} failed: {}", file, e.toString(), e); // next poll retries
+            lastError = "scan of " + file + " failed: " + e;
         }
     }
 
@@ -130,25 +163,31 @@ public final class DeclaredSource implements InstanceSource {
                 LOG.warn("declared instances: {} is gone; forgetting its {} instances", file, entries.size());
             }
             entries = List.of();
+            up = false;
+            lastError = file + ": no such file";
             return;
         }
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            LOG.warn("declared instances: cannot read {}: {}; keeping the {} instances read before",
-                    file, e.toString(), entries.size());
+            problem("declared instances: cannot read " + file + ": " + e + "; keeping the " + entries.size()
+                    + " instances read before");
+            up = false;
             fileVersion = "unreadable"; // try again next poll
             return;
         }
         try {
             DeclaredFile.Parsed parsed = DeclaredFile.parse(text, file.toString(), defaultOwner);
-            parsed.warnings().forEach(LOG::warn);
+            parsed.warnings().forEach(this::problem);
             entries = parsed.entries();
+            namedProblems.clear();
+            up = true;
             LOG.info("declared instances: {} instances from {}", entries.size(), file);
         } catch (DeclaredFile.Unreadable e) {
             // a half-written file must not empty the inventory: keep what was declared until it is fixed
-            LOG.warn("{}; keeping the {} instances read before", e.getMessage(), entries.size());
+            problem(e.getMessage() + "; keeping the " + entries.size() + " instances read before");
+            up = false;
         }
     }
 
@@ -165,6 +204,12 @@ public final class DeclaredSource implements InstanceSource {
     }
 
     private Instance toInstance(DeclaredFile.Entry e) {
+        if (e.runtime() != null) {
+            NamedInstances.Found found = findNamed(e);
+            return new Instance(e.uuid(), e.alias(), e.owner(), e.image(), e.brand(), e.groups(),
+                    found != null ? "running" : "stopped", found != null ? found.pid() : 0,
+                    found != null ? found.cgroup() : null, e.rootfs(), SOURCE);
+        }
         long pid = 0;
         if (e.pid() > 0) {
             pid = declaredPidStillItsProcess(e) ? e.pid() : 0;
@@ -173,6 +218,22 @@ public final class DeclaredSource implements InstanceSource {
         }
         return new Instance(e.uuid(), e.alias(), e.owner(), e.image(), e.brand(), e.groups(),
                 pid > 0 ? "running" : "stopped", pid, e.cgroup(), e.rootfs(), SOURCE);
+    }
+
+    /** The named container's cgroup and init pid now; null when it is not running (or cannot be looked up). */
+    private NamedInstances.Found findNamed(DeclaredFile.Entry e) {
+        try {
+            NamedInstances.Found found = named.find(e.runtime(), e.name()).orElse(null);
+            namedProblems.remove(e.uuid());
+            return found;
+        } catch (IOException ex) {
+            String message = "declared instances: cannot look up " + e.runtime().key + " container '" + e.name()
+                    + "' (instance " + e.uuid() + ", " + file + "): " + ex.getMessage();
+            if (!message.equals(namedProblems.put(e.uuid(), message))) {
+                problem(message);
+            }
+            return null;
+        }
     }
 
     /** Whether the declared pid is alive and still the process first seen under it (not a reused number). */

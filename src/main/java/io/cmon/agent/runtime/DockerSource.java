@@ -33,7 +33,7 @@ import java.util.concurrent.CompletionStage;
 /**
  * Containers of a Docker Engine (or Podman's Docker-compatible) API on a unix socket, followed live.
  *
- * <p>Connect: {@code /version} (brand), take a checkpoint, list and inspect all containers, then stream
+ * <p>Connect: {@code /_ping} (brand: Podman's answer has a {@code Libpod-Api-Version} header), take a checkpoint, list and inspect all containers, then stream
  * {@code /events} since the checkpoint (or since the last event seen, across reconnects). Each container event
  * triggers an inspection and an upsert; destroy forgets. A full resync every 60 s repairs lost events. When the
  * connection drops (daemon restarting), it reconnects with backoff and lists again.
@@ -66,6 +66,7 @@ public final class DockerSource implements InstanceSource {
             "pause", "unpause", "rename", "update", "init", "cleanup");
 
     private final Vertx vertx;
+    private final String name;
     private final String socketPath;
     private final ContainerMapping mapping;
     private final HttpClient client;
@@ -94,11 +95,26 @@ public final class DockerSource implements InstanceSource {
     private long eventSeq;
 
     public DockerSource(Vertx vertx, String socketPath, AgentConfig.Labels labels, String defaultOwner) {
-        this(vertx, socketPath, labels, defaultOwner, Timing.DEFAULT);
+        this(vertx, ContainerMapping.SOURCE, socketPath, labels, defaultOwner, Timing.DEFAULT);
+    }
+
+    /**
+     * @param name the source's name in the inventory and in its health ({@code docker}; {@code podman} for the
+     *             agent's {@code podman:} socket, so that a host running both has two sources that do not replace
+     *             each other's containers)
+     */
+    public DockerSource(Vertx vertx, String name, String socketPath, AgentConfig.Labels labels, String defaultOwner) {
+        this(vertx, name, socketPath, labels, defaultOwner, Timing.DEFAULT);
     }
 
     DockerSource(Vertx vertx, String socketPath, AgentConfig.Labels labels, String defaultOwner, Timing timing) {
+        this(vertx, ContainerMapping.SOURCE, socketPath, labels, defaultOwner, timing);
+    }
+
+    DockerSource(Vertx vertx, String name, String socketPath, AgentConfig.Labels labels, String defaultOwner,
+                 Timing timing) {
         this.timing = timing;
+        this.name = name;
         if (!vertx.isNativeTransportEnabled()) {
             throw new IllegalStateException("the Docker socket " + socketPath + " needs Vert.x's native transport "
                     + "(new VertxOptions().setPreferNativeTransport(true), netty epoll on Linux): "
@@ -106,14 +122,14 @@ public final class DockerSource implements InstanceSource {
         }
         this.vertx = vertx;
         this.socketPath = socketPath;
-        this.mapping = new ContainerMapping(labels, defaultOwner);
+        this.mapping = new ContainerMapping(labels, defaultOwner, name);
         this.client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true),
                 new PoolOptions().setHttp1MaxSize(8));
     }
 
     @Override
     public String name() {
-        return ContainerMapping.SOURCE;
+        return name;
     }
 
     @Override
@@ -127,7 +143,7 @@ public final class DockerSource implements InstanceSource {
                 if (connected) {
                     int attempt = epoch;
                     resync().onFailure(e -> {
-                        LOG.debug("docker: periodic resync failed: {}", e.toString());
+                        LOG.debug("{}: periodic resync failed: {}", name, e.toString());
                         lastError = e.toString();
                         if (isTimeout(e)) lost(attempt, e);
                     });
@@ -148,7 +164,7 @@ public final class DockerSource implements InstanceSource {
         Promise<Void> done = Promise.promise();
         Context ctx = context;
         if (ctx == null) {
-            return Future.<Void>failedFuture("docker source not started").toCompletionStage();
+            return Future.<Void>failedFuture(name + " source not started").toCompletionStage();
         }
         ctx.runOnContext(v -> resync().onComplete(done));
         return done.future().toCompletionStage();
@@ -179,14 +195,14 @@ public final class DockerSource implements InstanceSource {
         }
         int attempt = ++epoch;
         String checkpoint = timestamp(System.currentTimeMillis() * 1_000_000L);
-        get("/version")
-                .compose(version -> {
-                    brand = ContainerMapping.brandOf(version);
+        ping()
+                .compose(pinged -> {
+                    brand = pinged;
                     return resync();
                 })
                 .compose(v -> subscribe(attempt, lastEventTime != null ? lastEventTime : checkpoint))
                 .onSuccess(v -> {
-                    LOG.info("docker: {} {} ({}, {} containers)", everConnected ? "following again" : "following",
+                    LOG.info("{}: {} {} ({}, {} containers)", name, everConnected ? "following again" : "following",
                             socketPath, brand, known.size());
                     everConnected = true;
                     connected = true;
@@ -202,11 +218,11 @@ public final class DockerSource implements InstanceSource {
         }
         epoch++;
         if (connected) {
-            LOG.warn("docker: lost {} ({}); reconnecting", socketPath, cause.toString());
+            LOG.warn("{}: lost {} ({}); reconnecting", name, socketPath, cause.toString());
         } else if (backoffMs == BACKOFF_MIN_MS) {
-            LOG.warn("docker: cannot reach {} ({}); retrying", socketPath, cause.toString());
+            LOG.warn("{}: cannot reach {} ({}); retrying", name, socketPath, cause.toString());
         } else {
-            LOG.debug("docker: {} still unreachable ({}); next try in {} ms", socketPath, cause, backoffMs);
+            LOG.debug("{}: {} still unreachable ({}); next try in {} ms", name, socketPath, cause, backoffMs);
         }
         connected = false;
         up = false;
@@ -250,7 +266,7 @@ public final class DockerSource implements InstanceSource {
         try {
             event = JSON.readTree(line.getBytes());
         } catch (IOException e) {
-            LOG.warn("docker: unreadable event skipped: {}", e.getMessage());
+            LOG.warn("{}: unreadable event skipped: {}", name, e.getMessage());
             return;
         }
         long nanos = event.path("timeNano").asLong(0);
@@ -281,7 +297,7 @@ public final class DockerSource implements InstanceSource {
                 } else if (isNotFound(ar.cause())) {
                     forget(id);
                 } else {
-                    LOG.debug("docker: inspect {} after {} failed: {}", id, action, ar.cause().toString());
+                    LOG.debug("{}: inspect {} after {} failed: {}", name, id, action, ar.cause().toString());
                 }
             });
         }
@@ -295,7 +311,7 @@ public final class DockerSource implements InstanceSource {
 
     private void forget(String id) {
         if (known.remove(id) != null) {
-            sink.remove(ContainerMapping.SOURCE, id);
+            sink.remove(name, id);
         }
     }
 
@@ -336,7 +352,7 @@ public final class DockerSource implements InstanceSource {
                 lastEvent.entrySet().removeIf(e -> e.getValue() <= seqAtStart && !fresh.containsKey(e.getKey()));
                 known.clear();
                 known.putAll(fresh);
-                sink.replaceAll(ContainerMapping.SOURCE, Map.copyOf(fresh));
+                sink.replaceAll(name, Map.copyOf(fresh));
                 return null;
             });
         });
@@ -365,6 +381,21 @@ public final class DockerSource implements InstanceSource {
                         return Future.failedFuture(e);
                     }
                 }));
+    }
+
+    /**
+     * {@code GET /_ping}; the brand from its headers. Not {@code /version}: Podman answers it by running conmon and
+     * the OCI runtime to ask their versions, 5-8 s on a loaded host (measured here), past the call deadline.
+     */
+    private Future<String> ping() {
+        return client.request(options("/_ping").setIdleTimeout(timing.call().toMillis())
+                        .setConnectTimeout(timing.call().toMillis()))
+                .compose(req -> req.send())
+                .compose(resp -> resp.body().compose(body -> resp.statusCode() == 200
+                        ? Future.succeededFuture(ContainerMapping.brandOf(resp.getHeader("Libpod-Api-Version"),
+                                resp.getHeader("Server")))
+                        : Future.failedFuture(new DockerApiException(resp.statusCode(),
+                                "GET /_ping: " + resp.statusCode() + " " + body.toString().trim()))));
     }
 
     private RequestOptions options(String uri) {

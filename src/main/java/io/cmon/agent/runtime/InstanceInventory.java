@@ -3,6 +3,7 @@ package io.cmon.agent.runtime;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -13,6 +14,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -27,7 +29,9 @@ import java.util.function.Consumer;
  * either would let one container's owner take another's target. The conflict is logged once, listed in
  * {@link #conflicts()}, and ends when all but one claim go. One exception: two <em>sources</em> reporting the same
  * container (the same running process or the same cgroup) are one instance, shown from the source that reported
- * first.
+ * first. And a container of containerd's namespace {@code moby} that Docker reports under the same id is Docker's:
+ * its containerd claim is set aside while Docker's exists, whatever uuid each gives it (dockerd passes neither names
+ * nor labels to containerd, so the two may disagree) and whether or not it runs.
  */
 public final class InstanceInventory implements InstanceSink {
 
@@ -51,6 +55,27 @@ public final class InstanceInventory implements InstanceSink {
             claimants = List.copyOf(claimants);
         }
     }
+
+    /**
+     * What changed after a generation (inventory protocol v2): the instances added or changed, sorted by uuid, the
+     * uuids no longer served (gone, or now in conflict), sorted, and the complete current conflicts. {@code
+     * generation} equal to the asked one: nothing changed.
+     */
+    public record Delta(long generation, List<Instance> changed, List<String> removed, List<Conflict> conflicts) {
+        public Delta {
+            changed = List.copyOf(changed);
+            removed = List.copyOf(removed);
+            conflicts = List.copyOf(conflicts);
+        }
+    }
+
+    /** Generations kept in the change log: a proxy further behind than this gets a full page. */
+    public static final int LOG_GENERATIONS = 1024;
+    /** uuids kept in the change log over all its generations: bounds its memory when whole hosts churn. */
+    public static final int LOG_UUIDS = 65_536;
+
+    /** The uuids whose visible state changed at one generation. */
+    private record LogEntry(long generation, String[] uuids) {}
 
     private record Claim(String source, String key, Instance instance) {
         String describe() {
@@ -77,11 +102,62 @@ public final class InstanceInventory implements InstanceSink {
     /** waiter → the generation it waits to pass. */
     private final ConcurrentHashMap<CompletableFuture<Snapshot>, Long> waiters = new ConcurrentHashMap<>();
     private final List<Consumer<String>> removalListeners = new CopyOnWriteArrayList<>();
+    /** Drawn once per process: a generation means something only with the epoch it was counted in. */
+    private final String epoch;
+    private final int logGenerations;
+    private final int logUuids;
+    /** The change log, oldest first; deltas can be computed for any generation from {@link #logFloor} on. Guarded by lock. */
+    private final ArrayDeque<LogEntry> log = new ArrayDeque<>();
+    private int loggedUuids;
+    /** The oldest generation a delta can start from: the change log holds every generation after it. Guarded by lock. */
+    private long logFloor;
 
     private volatile long generation;
     private volatile int conflictCount;
     /** Built lazily: copying on every change would make a burst of events O(n²). */
     private volatile Snapshot snapshot = new Snapshot(0, List.of(), List.of());
+
+    public InstanceInventory() {
+        this(UUID.randomUUID().toString(), LOG_GENERATIONS, LOG_UUIDS);
+    }
+
+    /** @param epoch this process's epoch; @param logGenerations, logUuids the change log's bounds */
+    public InstanceInventory(String epoch, int logGenerations, int logUuids) {
+        this.epoch = epoch;
+        this.logGenerations = logGenerations;
+        this.logUuids = logUuids;
+    }
+
+    /** This process's epoch (inventory protocol v2): random, drawn at start. */
+    public String epoch() {
+        return epoch;
+    }
+
+    /**
+     * What changed after generation {@code since}, at the current generation; empty when the change log cannot say
+     * (older than the log keeps, or newer than this inventory has reached): the caller then sends everything.
+     */
+    public Optional<Delta> changesSince(long since) {
+        synchronized (lock) {
+            if (since < logFloor || since > generation) return Optional.empty();
+            if (since == generation) return Optional.of(new Delta(generation, List.of(), List.of(), List.of()));
+            TreeMap<String, Boolean> touched = new TreeMap<>();
+            // newest first: stop at the first entry at or before since
+            for (var it = log.descendingIterator(); it.hasNext(); ) {
+                LogEntry e = it.next();
+                if (e.generation() <= since) break;
+                for (String uuid : e.uuids()) touched.put(uuid, Boolean.TRUE);
+            }
+            List<Instance> changed = new ArrayList<>();
+            List<String> removed = new ArrayList<>();
+            for (String uuid : touched.keySet()) {
+                Instance now = sorted.get(uuid);
+                if (now != null) changed.add(now);
+                else removed.add(uuid);
+            }
+            return Optional.of(new Delta(generation, changed, removed, List.copyOf(conflicts.values())));
+        }
+    }
 
     public Optional<Instance> byUuid(String uuid) {
         return uuid == null ? Optional.empty() : Optional.ofNullable(visible.get(uuid));
@@ -163,8 +239,16 @@ public final class InstanceInventory implements InstanceSink {
                 return;
             }
             unindex(source, key, gone);
-            if (recompute(gone.uuid(), removed)) {
+            Set<String> touched = new HashSet<>();
+            touched.add(gone.uuid());
+            restoreShadow(source, key, touched);
+            boolean visibleChange = false;
+            for (String uuid : touched) {
+                visibleChange |= recompute(uuid, removed);
+            }
+            if (visibleChange) {
                 generation++;
+                logChange(new String[] {gone.uuid()});
                 changed = true;
             }
         }
@@ -185,6 +269,7 @@ public final class InstanceInventory implements InstanceSink {
                         it.remove();
                         unindex(source, e.getKey(), e.getValue());
                         touched.add(e.getValue().uuid());
+                        restoreShadow(source, e.getKey(), touched);
                     }
                 }
             }
@@ -195,21 +280,36 @@ public final class InstanceInventory implements InstanceSink {
                         unindex(source, e.getKey(), before);
                         touched.add(before.uuid()); // its uuid label may have changed
                     }
-                    claims.computeIfAbsent(e.getValue().uuid(), u -> new HashMap<>())
-                            .put(source + '\0' + e.getKey(), new Claim(source, e.getKey(), e.getValue()));
-                    touched.add(e.getValue().uuid());
+                    index(source, e.getKey(), e.getValue(), touched);
                 }
             }
-            boolean visibleChange = false;
+            List<String> visibleChanges = new ArrayList<>();
             for (String uuid : touched) {
-                visibleChange |= recompute(uuid, removed);
+                if (recompute(uuid, removed)) visibleChanges.add(uuid);
             }
-            if (visibleChange) {
+            if (!visibleChanges.isEmpty()) {
                 generation++;
+                logChange(visibleChanges.toArray(String[]::new));
                 changed = true;
             }
         }
         notifyAfterChange(changed, removed);
+    }
+
+    /** Records the uuids of the generation just made, and drops the oldest entries past the bounds. Caller holds the lock. */
+    private void logChange(String[] uuids) {
+        log.addLast(new LogEntry(generation, uuids));
+        loggedUuids += uuids.length;
+        while (log.size() > logGenerations || (loggedUuids > logUuids && log.size() > 1)) {
+            LogEntry oldest = log.removeFirst();
+            loggedUuids -= oldest.uuids().length;
+            logFloor = oldest.generation();
+        }
+        if (loggedUuids > logUuids) { // one generation alone is over the bound: only a full page can say it
+            LogEntry only = log.removeFirst();
+            loggedUuids -= only.uuids().length;
+            logFloor = only.generation();
+        }
     }
 
     /** Re-decides one uuid: served, in conflict, or gone; true when what readers see changed. Caller holds the lock. */
@@ -247,6 +347,53 @@ public final class InstanceInventory implements InstanceSink {
             removed.add(uuid);
         }
         return !Objects.equals(winner, before) || !Objects.equals(conflict, conflictBefore);
+    }
+
+    /**
+     * Makes a reported container a claim of its uuid, unless another source's report of the same container wins
+     * (then it is kept aside, see {@link #shadowOf}); a claim that wins sets the other aside. Caller holds the lock.
+     */
+    private void index(String source, String key, Instance instance, Set<String> touched) {
+        Claim claim = new Claim(source, key, instance);
+        touched.add(instance.uuid());
+        Claim winner = preferredOver(claim);
+        if (winner != null) {
+            return; // Docker reports this container: containerd's view of it stays aside
+        }
+        claims.computeIfAbsent(instance.uuid(), u -> new HashMap<>()).put(source + '\0' + key, claim);
+        Claim shadow = shadowOf(source, key);
+        if (shadow != null) {
+            unindex(shadow.source(), shadow.key(), shadow.instance());
+            touched.add(shadow.instance().uuid());
+        }
+    }
+
+    /** The claim of another source that describes the container {@code claim} describes, and wins over it. */
+    private Claim preferredOver(Claim claim) {
+        if (!claim.source().equals(ContainerdMapping.SOURCE)) return null;
+        String prefix = ContainerdSource.DOCKER_NAMESPACE + "/";
+        if (!claim.key().startsWith(prefix)) return null;
+        String dockerKey = claim.key().substring(prefix.length());
+        Map<String, Instance> docker = bySource.get(ContainerMapping.SOURCE);
+        Instance d = docker == null ? null : docker.get(dockerKey);
+        return d == null ? null : new Claim(ContainerMapping.SOURCE, dockerKey, d);
+    }
+
+    /** containerd's report (namespace moby) of the container Docker reports as {@code key}, if any. */
+    private Claim shadowOf(String source, String key) {
+        if (!source.equals(ContainerMapping.SOURCE)) return null;
+        Map<String, Instance> containerd = bySource.get(ContainerdMapping.SOURCE);
+        String shadowKey = ContainerdSource.DOCKER_NAMESPACE + "/" + key;
+        Instance c = containerd == null ? null : containerd.get(shadowKey);
+        return c == null ? null : new Claim(ContainerdMapping.SOURCE, shadowKey, c);
+    }
+
+    /** Docker forgot {@code key}: containerd's report of the same container, if any, becomes a claim again. */
+    private void restoreShadow(String source, String key, Set<String> touched) {
+        Claim shadow = shadowOf(source, key);
+        if (shadow != null) {
+            index(shadow.source(), shadow.key(), shadow.instance(), touched);
+        }
     }
 
     private void unindex(String source, String key, Instance instance) {

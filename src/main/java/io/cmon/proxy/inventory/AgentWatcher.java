@@ -2,25 +2,38 @@ package io.cmon.proxy.inventory;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cmon.api.InstancesAnswer;
 import io.cmon.api.InstancesPage;
 import io.cmon.config.HostPort;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.function.LongSupplier;
+import java.util.random.RandomGenerator;
 
 /**
  * Follows one agent's {@code /v1/instances}: a first plain request, then long-polls
- * ({@code ?since=<generation>&wait=30s}) on a keep-alive connection. Any failure marks the agent down and
- * retries with exponential backoff from a plain request again (an agent that restarted counts generations
- * from scratch, so a stale {@code since} would stall).
+ * ({@code ?since=<generation>&wait=30s&epoch=<epoch>}) on a keep-alive connection, all on one event loop
+ * ({@code context}). Every request asks for inventory protocol v2 ({@link InstancesAnswer#ACCEPT}): a v2 agent answers
+ * full, delta or unchanged, which the watcher applies as such; an agent of an older version answers the v1 page
+ * ({@code application/json}), which replaces the agent's list as it always did. Any failure marks the agent down and
+ * retries with jittered exponential backoff from a plain request again (an old agent that restarted counts
+ * generations from scratch, so a stale {@code since} would stall).
+ *
+ * <p>Jitter keeps a fleet's watchers apart: started together they would all send, and their agents all answer, at the
+ * same moment every wait. The first poll waits a random part of {@code startDelay}, and a long-poll that ended with
+ * no change is renewed after a random part of {@link Timing#repollJitter}.
  */
 public final class AgentWatcher {
 
@@ -28,56 +41,77 @@ public final class AgentWatcher {
     private static final ObjectMapper JSON = new ObjectMapper()
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
-    /** How long to wait between attempts after failures, and how long a long-poll may last. */
-    public record Timing(Duration longPoll, Duration minBackoff, Duration maxBackoff, Duration connectTimeout) {
+    /**
+     * How long a long-poll may last, how long to wait between attempts after failures, and the most a quiet agent's
+     * next long-poll is put off.
+     */
+    public record Timing(Duration longPoll, Duration minBackoff, Duration maxBackoff, Duration connectTimeout,
+                         Duration repollJitter) {
         public static final Timing DEFAULT = new Timing(Duration.ofSeconds(30), Duration.ofMillis(200),
-                Duration.ofSeconds(5), Duration.ofSeconds(5));
+                Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(1));
     }
 
     private final Vertx vertx;
+    private final Context context;
     private final HttpClient client;
     private final HostPort agent;
     private final FleetInventory inventory;
     private final Timing timing;
     private final LongSupplier clockMs;
+    private final RandomGenerator random;
 
+    // confined to the context
     private long since = -1; // -1: next request is a plain list
+    private String epoch; // the v2 agent's epoch; null: a v1 agent, or not known yet
     private int failures;
-    private long timerId = -1;
+    private volatile long timerId = -1;
     private volatile boolean stopped;
 
-    public AgentWatcher(Vertx vertx, HttpClient client, HostPort agent, FleetInventory inventory, Timing timing,
-                        LongSupplier clockMs) {
+    /** @param context the event loop this watcher's requests, answers and timers run on */
+    public AgentWatcher(Vertx vertx, Context context, HttpClient client, HostPort agent, FleetInventory inventory,
+                        Timing timing, LongSupplier clockMs, RandomGenerator random) {
         this.vertx = vertx;
+        this.context = context;
         this.client = client;
         this.agent = agent;
         this.inventory = inventory;
         this.timing = timing;
         this.clockMs = clockMs;
+        this.random = random;
     }
 
     public HostPort agent() {
         return agent;
     }
 
-    public void start() {
+    /** Tracks the agent at once (readiness waits for it) and polls it first after a random part of startDelay. */
+    public void start(Duration startDelay) {
         inventory.addAgent(agent);
-        poll();
+        long delay = startDelay.toMillis() <= 0 ? 0 : random.nextLong(startDelay.toMillis() + 1);
+        context.runOnContext(v -> later(delay));
     }
 
     /** Stops polling; the agent stays in the inventory (the caller removes it if it is gone from the list). */
     public void stop() {
         stopped = true;
-        if (timerId >= 0) vertx.cancelTimer(timerId);
+        long t = timerId;
+        if (t >= 0) vertx.cancelTimer(t);
+    }
+
+    /** Polls after delayMs (on this context: a timer set here fires here). */
+    private void later(long delayMs) {
+        if (stopped) return;
+        if (delayMs <= 0) poll();
+        else timerId = vertx.setTimer(delayMs, id -> poll());
     }
 
     private void poll() {
         timerId = -1;
         if (stopped) return;
-        boolean longPoll = since >= 0;
-        String uri = longPoll
-                ? "/v1/instances?since=" + since + "&wait=" + timing.longPoll().toSeconds() + "s"
-                : "/v1/instances";
+        long asked = since;
+        String uri = asked < 0 ? "/v1/instances"
+                : "/v1/instances?since=" + asked + "&wait=" + timing.longPoll().toSeconds() + "s"
+                        + (epoch == null ? "" : "&epoch=" + URLEncoder.encode(epoch, StandardCharsets.UTF_8));
         RequestOptions options = new RequestOptions()
                 .setMethod(HttpMethod.GET)
                 .setHost(agent.host())
@@ -86,49 +120,108 @@ public final class AgentWatcher {
                 .setConnectTimeout(timing.connectTimeout().toMillis())
                 // the agent answers at the wait at the latest: silence well past it means it is gone
                 .setIdleTimeout(timing.longPoll().plusSeconds(10).toMillis())
-                .putHeader("Accept", "application/json");
+                .putHeader(HttpHeaders.ACCEPT, InstancesAnswer.ACCEPT);
         client.request(options)
                 .compose(req -> req.send().compose(resp -> resp.statusCode() == 200
-                        ? resp.body()
+                        ? resp.body().map(body -> new Answer(resp.getHeader(HttpHeaders.CONTENT_TYPE), body))
                         : resp.body().transform(ignored ->
-                                Future.<Buffer>failedFuture("HTTP " + resp.statusCode() + " from agent"))))
+                                Future.<Answer>failedFuture("HTTP " + resp.statusCode() + " from agent"))))
                 .onComplete(ar -> {
                     if (stopped) return;
                     if (ar.succeeded()) {
-                        onAnswer(ar.result());
+                        onAnswer(asked, ar.result());
                     } else {
                         onFailure(ar.cause());
                     }
                 });
     }
 
-    private void onAnswer(Buffer body) {
-        InstancesPage page;
+    private record Answer(String contentType, Buffer body) {}
+
+    private void onAnswer(long asked, Answer answer) {
+        boolean wasUp = inventory.isUp(agent);
+        boolean quiet;
         try {
-            page = JSON.readValue(body.getBytes(), InstancesPage.class);
+            quiet = InstancesAnswer.isV2(answer.contentType()) ? applyV2(asked, answer.body()) : applyV1(asked,
+                    answer.body());
         } catch (Exception e) {
             onFailure(new IllegalStateException("unreadable /v1/instances answer: " + e.getMessage()));
             return;
         }
-        boolean wasUp = inventory.isUp(agent);
-        inventory.update(agent, page, clockMs.getAsLong());
         if (!wasUp) {
-            LOG.info("agent {} up: server {} with {} instances", agent, page.server() == null ? null
-                    : page.server().uuid(), page.instances().size());
+            LOG.info("agent {} up: {} instances, protocol {}", agent, inventory.agentInstances(agent),
+                    epoch == null ? 1 : 2);
         }
         failures = 0;
+        later(quiet ? jitter(timing.repollJitter()) : 0);
+    }
+
+    /** A v1 page: the agent's whole list. True when the long-poll ended without a change. */
+    private boolean applyV1(long asked, Buffer body) throws java.io.IOException {
+        InstancesPage page = JSON.readValue(body.getBytes(), InstancesPage.class);
+        inventory.update(agent, page, clockMs.getAsLong());
+        epoch = null;
         since = page.generation();
-        poll();
+        return asked >= 0 && page.generation() == asked;
+    }
+
+    /** A v2 answer: full, delta or unchanged. True when the long-poll ended without a change. */
+    private boolean applyV2(long asked, Buffer body) throws java.io.IOException {
+        InstancesAnswer a = JSON.readValue(body.getBytes(), InstancesAnswer.class);
+        if (a.kind() == null || a.epoch() == null) {
+            throw new IllegalStateException("a v2 answer without kind or epoch");
+        }
+        long now = clockMs.getAsLong();
+        switch (a.kind()) {
+            case FULL -> inventory.applyFull(agent, a, now);
+            case DELTA, UNCHANGED -> {
+                // only meaningful against what this watcher holds: the same process, the generation asked
+                if (asked < 0 || !a.epoch().equals(epoch)) {
+                    throw new IllegalStateException("a " + a.kind().name().toLowerCase(java.util.Locale.ROOT)
+                            + " answer to a request that holds no generation of epoch " + a.epoch());
+                }
+                if (a.kind() == InstancesAnswer.Kind.DELTA) inventory.applyDelta(agent, a, now);
+                else inventory.unchanged(agent, a, now);
+            }
+        }
+        epoch = a.epoch();
+        since = a.generation();
+        return a.kind() == InstancesAnswer.Kind.UNCHANGED;
+    }
+
+    private long jitter(Duration max) {
+        return max.toMillis() <= 0 ? 0 : random.nextLong(max.toMillis() + 1);
     }
 
     private void onFailure(Throwable cause) {
-        String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+        String reason = reason(cause);
         if (inventory.isUp(agent) || failures == 0) LOG.warn("agent {} down: {}", agent, reason);
         inventory.markDown(agent, reason);
         since = -1;
+        epoch = null;
         long backoff = Math.min(timing.maxBackoff().toMillis(),
                 timing.minBackoff().toMillis() << Math.min(failures, 20));
         failures++;
-        timerId = vertx.setTimer(Math.max(1, backoff), id -> poll());
+        // half fixed, half random: agents that failed together (a proxy-side outage) do not retry together
+        later(Math.max(1, backoff / 2 + jitter(Duration.ofMillis(backoff / 2))));
+    }
+
+    /**
+     * What went wrong, for the log and /status: a refused certificate's own message (which names the agent, the
+     * expected name and the certificate's names) rather than the TLS layer's "Failed to create SSL connection".
+     */
+    public static String reason(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof java.security.cert.CertificateException && t.getMessage() != null) return t.getMessage();
+            if (t.getCause() == t) break;
+        }
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof javax.net.ssl.SSLException && t.getMessage() != null
+                    && !t.getMessage().startsWith("Failed to create SSL connection")) {
+                return failure.getMessage() + ": " + t.getMessage();
+            }
+            if (t.getCause() == t) break;
+        }
+        return failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.getMessage();
     }
 }

@@ -1,8 +1,12 @@
 package io.cmon.agent.collect;
 
+import io.cmon.agent.runtime.Instance;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -51,6 +55,46 @@ class CgroupFilesTest {
 
         assertThat(cg.requireV1("cpuacct", "cpuacct.usage_user")).isEqualTo("1959605222\n");
         assertThat(cg.anyProcess()).hasValue(Fixtures.V1_PID);
+    }
+
+    @Test
+    void instanceThatNamesItsCgroupIsThatWholeCgroupEvenWithALivePidElsewhere() throws Exception {
+        // an LXC container found by name: its init may sit in a child cgroup (systemd's init.scope)
+        Path root = Fixtures.root("cgroup-v1");
+        Instance named = new Instance("u", "alias", null, null, "lxc", List.of(), "running", Fixtures.V1_PID,
+                "/lxc.payload.web-1", null, "declared");
+
+        InstanceCgroup cg = Fixtures.cgroups("cgroup-v1").resolve(named);
+
+        assertThat(cg.v1().get("memory")).isEqualTo(root.resolve("sys/fs/cgroup/memory/lxc.payload.web-1"));
+        assertThat(cg.v1().get("cpuacct")).isEqualTo(root.resolve("sys/fs/cgroup/cpuacct/lxc.payload.web-1"));
+    }
+
+    @Test
+    void processLeftInTheRootCgroupHasNoCgroupOfItsOwnRatherThanTheHosts(@TempDir Path proc) throws Exception {
+        // rootless Podman 4.3.1 on this project's v1 host, as captured: its own memory (and freezer) cgroup only
+        String own = "/user/cloudsdk/0/8c0aa8f8708736328d3f33804a839ab938f1fbf762947f241c6e136ff2ef2352";
+        Files.createDirectories(proc.resolve("4242"));
+        Files.writeString(proc.resolve("4242/cgroup"), """
+                9:name=systemd:%1$s
+                8:pids:/
+                7:blkio:/
+                6:freezer:%1$s
+                5:devices:/
+                4:memory:%1$s
+                3:cpuset:/
+                2:cpuacct:/
+                1:cpu:/
+                0::/
+                """.formatted(own));
+        CgroupFiles files = new CgroupFiles(proc, Fixtures.cgroups("cgroup-v1").mounts());
+
+        InstanceCgroup cg = files.resolve(Fixtures.running("u", 4242));
+
+        assertThat(cg.v1()).doesNotContainKeys("pids", "blkio", "cpuacct", "cpu");
+        assertThat(cg.v1().get("memory")).isEqualTo(Fixtures.root("cgroup-v1").resolve("sys/fs/cgroup/memory" + own));
+        assertThat(cg.unified()).isEmpty();
+        assertThat(cg.readV1("cpuacct", "cpuacct.usage_user")).isEmpty();
     }
 
     @Test

@@ -6,6 +6,7 @@ import io.cmon.agent.runtime.Instance;
 import io.cmon.agent.runtime.InstanceInventory;
 import io.cmon.agent.runtime.InstanceSink;
 import io.cmon.agent.runtime.InstanceSource;
+import io.cmon.api.InstancesAnswer;
 import io.cmon.api.InstancesPage;
 import io.cmon.config.HostPort;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -278,5 +279,110 @@ class AgentHttpServerTest {
         assertThat(metrics.statusCode()).isEqualTo(404);
         assertThat(body(metrics)).isEqualTo("container not found\n");
         assertThat(body(get("/metrics"))).contains("cmon_agent_instance_conflicts 1.0");
+    }
+
+    // --- inventory protocol v2 ---
+
+    static final String V2 = InstancesAnswer.ACCEPT;
+
+    InstancesAnswer v2(HttpResponse<byte[]> r) throws IOException {
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type")).hasValue(InstancesAnswer.MEDIA_TYPE);
+        return new ObjectMapper().readValue(r.body(), InstancesAnswer.class);
+    }
+
+    @Test
+    void aFirstV2RequestIsAFullAnswerWithTheAgentsEpoch() throws Exception {
+        inventory.upsert(instance(UUID));
+
+        InstancesAnswer a = v2(get("/v1/instances", "Accept", V2));
+
+        assertThat(a.protocol()).isEqualTo(2);
+        assertThat(a.kind()).isEqualTo(InstancesAnswer.Kind.FULL);
+        assertThat(a.epoch()).isEqualTo(inventory.epoch());
+        assertThat(a.generation()).isEqualTo(inventory.generation());
+        assertThat(a.server().uuid()).isEqualTo("3d1219c7-c4c5-404a-aa1f-6d2a48adfda4");
+        assertThat(a.instances()).containsExactly(
+                new InstancesPage.Entry(UUID, "web-1", "alice", "img", "docker", List.of("web"), "running"));
+        assertThat(a.removed()).isEmpty();
+        assertThat(a.conflicts()).isEmpty();
+    }
+
+    @Test
+    void aV2LongPollAnswersTheDeltaSinceItsGeneration() throws Exception {
+        String other = "1b2c3d4e-0000-0000-0000-000000000001";
+        inventory.upsert(instance(UUID));
+        inventory.upsert(instance(other));
+        long g = inventory.generation();
+        CompletableFuture<HttpResponse<byte[]>> poll = http.sendAsync(HttpRequest.newBuilder(URI.create(
+                        "http://127.0.0.1:" + port + "/v1/instances?since=" + g + "&wait=30s&epoch="
+                                + inventory.epoch())).header("Accept", V2).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        await().atMost(Duration.ofSeconds(2)).until(() -> inventory.waiting() == 1);
+        inventory.remove("test", other);
+
+        InstancesAnswer a = v2(poll.get(2, TimeUnit.SECONDS));
+
+        assertThat(a.kind()).isEqualTo(InstancesAnswer.Kind.DELTA);
+        assertThat(a.generation()).isEqualTo(g + 1);
+        assertThat(a.instances()).isEmpty();
+        assertThat(a.removed()).containsExactly(other);
+        assertThat(a.conflicts()).isEmpty();
+    }
+
+    @Test
+    void aV2LongPollThatTimesOutIsASmallUnchangedAnswerWithoutLists() throws Exception {
+        inventory.upsert(instance(UUID));
+        long g = inventory.generation();
+
+        HttpResponse<byte[]> r = get("/v1/instances?since=" + g + "&wait=300ms&epoch=" + inventory.epoch(),
+                "Accept", V2);
+
+        InstancesAnswer a = v2(r);
+        assertThat(a.kind()).isEqualTo(InstancesAnswer.Kind.UNCHANGED);
+        assertThat(a.generation()).isEqualTo(g);
+        assertThat(a.server().hostname()).isEqualTo("cn-1");
+        assertThat(body(r)).doesNotContain("\"instances\"", "\"removed\"", "\"conflicts\"");
+        assertThat(r.body().length).isLessThan(300);
+    }
+
+    @Test
+    void anotherEpochGetsAFullAnswerAtOnceInsteadOfWaiting() throws Exception {
+        inventory.upsert(instance(UUID));
+        long start = System.nanoTime();
+
+        InstancesAnswer a = v2(get("/v1/instances?since=" + inventory.generation() + "&wait=30s&epoch=previous-process",
+                "Accept", V2));
+
+        assertThat((System.nanoTime() - start) / 1e6).isLessThan(5000);
+        assertThat(a.kind()).isEqualTo(InstancesAnswer.Kind.FULL);
+        assertThat(a.epoch()).isEqualTo(inventory.epoch());
+        assertThat(a.instances()).extracting(InstancesPage.Entry::vmUuid).containsExactly(UUID);
+    }
+
+    @Test
+    void aGenerationAheadOfTheAgentGetsAFullAnswer() throws Exception {
+        inventory.upsert(instance(UUID));
+
+        InstancesAnswer a = v2(get("/v1/instances?since=" + (inventory.generation() + 5) + "&wait=30s&epoch="
+                + inventory.epoch(), "Accept", V2));
+
+        assertThat(a.kind()).isEqualTo(InstancesAnswer.Kind.FULL);
+        assertThat(a.instances()).hasSize(1);
+    }
+
+    @Test
+    void aV1ClientGetsTheV1PageWhateverItsParameters() throws Exception {
+        inventory.upsert(instance(UUID));
+        long g = inventory.generation();
+        byte[] plainV1 = get("/v1/instances", "Accept", "application/json").body();
+
+        HttpResponse<byte[]> r = get("/v1/instances?since=" + (g - 1) + "&wait=30s&epoch=" + inventory.epoch(),
+                "Accept", "application/json");
+
+        assertThat(r.headers().firstValue("content-type")).hasValue("application/json");
+        assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo(new String(plainV1, StandardCharsets.UTF_8))
+                .doesNotContain("\"kind\"", "\"epoch\"");
+        assertThat(new ObjectMapper().readValue(r.body(), InstancesPage.class).instances()).hasSize(1);
     }
 }

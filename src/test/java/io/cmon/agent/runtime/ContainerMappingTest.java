@@ -12,7 +12,10 @@ import java.io.InputStream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Fixtures: inspections and /version captured from Docker 20.10 (API 1.41) on this project's test host. */
+/**
+ * Fixtures: inspections captured from Docker 20.10 (API 1.41) and Podman 4.3.1 (its Docker-compatible API) on this
+ * project's test host.
+ */
 class ContainerMappingTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -79,6 +82,24 @@ class ContainerMappingTest {
     }
 
     @Test
+    void podmansCompatInspectionMapsLikeDockers() throws IOException {
+        Instance i = new ContainerMapping(new AgentConfig.Labels(null, null, null), null, "podman")
+                .toInstance(fixture("podman-inspect-running.json"), "podman");
+
+        assertThat(i.uuid()).isEqualTo("bd8b62d6-a8f6-6c23-89a3-94b5edbbe50a");
+        assertThat(i.alias()).isEqualTo("cmon-fixture-web");
+        assertThat(i.owner()).isEqualTo("alice");
+        assertThat(i.groups()).containsExactly("web", "db");
+        assertThat(i.image()).isEqualTo("2186e62de13598c2a11116e92f2522cbe57c4a04359fc64fa0d920ad97de8884");
+        assertThat(i.state()).isEqualTo("running");
+        assertThat(i.pid()).isEqualTo(4939);
+        assertThat(i.rootfs()).isEqualTo("/var/lib/containers/storage/overlay/"
+                + "c2d8eae18dc23a7d82d3e7e7314e99b73f101eba159edb59eb500b98d3660b20/diff");
+        assertThat(i.brand()).isEqualTo("podman");
+        assertThat(i.source()).isEqualTo("podman");
+    }
+
+    @Test
     void exitedContainerHasNoPid() throws IOException {
         Instance i = defaults.toInstance(fixture("docker-inspect-exited.json"), "docker");
         assertThat(i.state()).isEqualTo("exited");
@@ -115,14 +136,12 @@ class ContainerMappingTest {
     }
 
     @Test
-    void brandIsPodmanWhenTheVersionNamesPodman() throws IOException {
-        assertThat(ContainerMapping.brandOf(fixture("docker-version.json"))).isEqualTo("docker");
-        // the shape of Podman 4's compat GET /version
-        JsonNode podman = JSON.readTree("{\"Platform\":{\"Name\":\"linux/amd64/debian-12\"},\"Components\":"
-                + "[{\"Name\":\"Podman Engine\",\"Version\":\"4.3.1\",\"Details\":{\"APIVersion\":\"4.3.1\"}},"
-                + "{\"Name\":\"Conmon\",\"Version\":\"conmon version 2.1.6\"}],\"Version\":\"4.3.1\","
-                + "\"ApiVersion\":\"1.41\",\"MinAPIVersion\":\"1.24\"}");
-        assertThat(ContainerMapping.brandOf(podman)).isEqualTo("podman");
+    void brandIsPodmanWhenThePingAnswerComesFromLibpod() {
+        // headers of GET /_ping as captured from Docker 20.10 and Podman 4.3.1 on this project's test host
+        assertThat(ContainerMapping.brandOf(null, "Docker/20.10.24+dfsg1 (linux)")).isEqualTo("docker");
+        assertThat(ContainerMapping.brandOf("4.3.1", "Libpod/4.3.1 (linux)")).isEqualTo("podman");
+        assertThat(ContainerMapping.brandOf(null, "Libpod/5.0.0 (linux)")).isEqualTo("podman");
+        assertThat(ContainerMapping.brandOf(null, null)).isEqualTo("docker");
     }
 
     @Test

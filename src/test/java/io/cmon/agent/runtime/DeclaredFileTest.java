@@ -2,6 +2,8 @@ package io.cmon.agent.runtime;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -61,7 +63,8 @@ class DeclaredFileTest {
                 "/etc/cmon/i.yaml: instances[1].pid: must be a positive integer, found '12x'; entry skipped",
                 "/etc/cmon/i.yaml: instances[3].uuid: " + U1 + " is also declared at instances[2]; neither is served"
                         + " while both are declared",
-                "/etc/cmon/i.yaml: instances[4]: needs 'pid' or 'cgroup'; entry skipped",
+                "/etc/cmon/i.yaml: instances[4]: needs one of 'pid', 'cgroup', 'lxc', 'nspawn' (which processes it is);"
+                        + " entry skipped",
                 "/etc/cmon/i.yaml: instances[5].cgroup: 'relative/path' must be a path from the cgroup hierarchy's "
                         + "root, like /lxc/db-1; entry skipped",
                 "/etc/cmon/i.yaml: instances[6].uuid: missing; entry skipped",
@@ -69,7 +72,47 @@ class DeclaredFileTest {
                 "/etc/cmon/i.yaml: instances[8]: expected a mapping (uuid, alias, owner, …), found 'just a string'; "
                         + "entry skipped",
                 "/etc/cmon/i.yaml: instances[9]: unknown key 'grups' ignored (known: alias, brand, cgroup, groups, "
-                        + "image, owner, pid, rootfs, uuid)");
+                        + "image, lxc, nspawn, owner, pid, rootfs, uuid)");
+    }
+
+    @Test
+    void anInstanceNamedByItsRuntimeTakesTheRuntimeAsBrandAndTheNameAsAlias() throws Exception {
+        DeclaredFile.Parsed p = DeclaredFile.parse("""
+                instances:
+                  - {uuid: %s, owner: alice, lxc: web-1}
+                  - {uuid: %s, alias: db, brand: custom, nspawn: db-machine}
+                """.formatted(U1, U2), "i.yaml", null);
+
+        assertThat(p.warnings()).isEmpty();
+        assertThat(p.entries()).containsExactly(
+                new DeclaredFile.Entry(U1, "web-1", "alice", List.of(), null, "lxc", 0, null, null,
+                        NamedInstances.Runtime.LXC, "web-1"),
+                new DeclaredFile.Entry(U2, "db", null, List.of(), null, "custom", 0, null, null,
+                        NamedInstances.Runtime.NSPAWN, "db-machine"));
+    }
+
+    @Test
+    void twoWaysOfSayingWhichProcessesOrABadNameIsAnErrorNamingFileEntryAndKey() throws Exception {
+        DeclaredFile.Parsed p = DeclaredFile.parse("""
+                instances:
+                  - {uuid: %s, pid: 42, lxc: web-1}
+                  - {uuid: %s, lxc: web-1, nspawn: web-1}
+                  - {uuid: %s, lxc: ../etc}
+                  - {uuid: %s, nspawn: 'a b'}
+                  - {uuid: %s, lxc: [a]}
+                """.formatted(U1, U1, U1, U1, U1), "/etc/cmon/i.yaml", null);
+
+        assertThat(p.entries()).isEmpty();
+        assertThat(p.warnings()).containsExactly(
+                "/etc/cmon/i.yaml: instances[0]: 'pid' and 'lxc' both say which processes it is; give only one of"
+                        + " 'pid', 'cgroup', 'lxc', 'nspawn'; entry skipped",
+                "/etc/cmon/i.yaml: instances[1]: 'lxc' and 'nspawn' both say which processes it is; give only one"
+                        + " of 'pid', 'cgroup', 'lxc', 'nspawn'; entry skipped",
+                "/etc/cmon/i.yaml: instances[2].lxc: '../etc' is not a container name (1-253 printable ASCII"
+                        + " characters, no '/' or whitespace); entry skipped",
+                "/etc/cmon/i.yaml: instances[3].nspawn: 'a b' is not a container name (1-253 printable ASCII"
+                        + " characters, no '/' or whitespace); entry skipped",
+                "/etc/cmon/i.yaml: instances[4].lxc: must be a single value, found a list; entry skipped");
     }
 
     @Test

@@ -111,7 +111,7 @@ class DockerHungDaemonIT {
         assertThat(source.up()).isFalse();
         assertThat(source.health().up()).isFalse();
         assertThat(source.health().lastError()).as("the operator sees why").contains("imeout");
-        // not wedged: it keeps reconnecting (/version, then again after its backoff)
+        // not wedged: it keeps reconnecting (/_ping, then again after its backoff)
         await().atMost(Duration.ofSeconds(10)).until(() -> held.size() >= 3);
         assertThat(source.up()).isFalse();
     }

@@ -1,5 +1,8 @@
 package io.cmon.proxy.auth;
 
+import io.cmon.pki.IssuedCertificate;
+import io.cmon.pki.KeyType;
+import io.cmon.pki.Validity;
 import io.cmon.testing.TestPki;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
@@ -13,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
@@ -84,6 +88,29 @@ class AgentTlsTest {
         TestPki.Issued proxy = other.agent("proxy-1");
         assertThatThrownBy(() -> get(AgentTls.client(new HttpClientOptions(), proxy.cert(), proxy.key(), other.caCert())))
                 .isInstanceOf(ExecutionException.class);
+    }
+
+    @Test
+    void anAgentCertificateForAnotherNameIsRefusedNamingTheAgentTheExpectedNameAndTheCertificatesNames()
+            throws Exception {
+        IssuedCertificate issued = pki.ca().issueAgent("agent-9", List.of("agent-9.example"), List.of(),
+                KeyType.EC, Validity.days(1));
+        IssuedCertificate.Files files = issued.writeTo(dir, "agent-9");
+        HttpServer other = vertx.createHttpServer(requiringClientCertificates(
+                        new HttpServerOptions().setHost("127.0.0.1").setPort(0), files.cert(), files.key(), pki.caCert()))
+                .requestHandler(req -> req.response().end("unreachable"));
+        other.listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        TestPki.Issued proxy = pki.proxy("proxy-1");
+        HttpClient client = vertx.createHttpClient(AgentTls.client(new HttpClientOptions(), proxy.cert(), proxy.key(),
+                pki.caCert()));
+        Throwable failure = client.request(HttpMethod.GET, other.actualPort(), "127.0.0.1", "/")
+                .compose(req -> req.send()).toCompletionStage().toCompletableFuture()
+                .handle((ok, e) -> e).get(10, TimeUnit.SECONDS);
+
+        assertThat(failure).isNotNull();
+        assertThat(io.cmon.proxy.inventory.AgentWatcher.reason(failure))
+                .startsWith("agent 127.0.0.1:" + other.actualPort() + " refused: ")
+                .contains("expected name 127.0.0.1", "the certificate has subject CN=agent-9, SANs [DNS:agent-9, DNS:agent-9.example], issuer CN=");
     }
 
     /** A stand-in agent: HTTPS requiring any client certificate of {@code clientCa} (the proxy side is under test). */

@@ -1,5 +1,6 @@
 package io.cmon.proxy.inventory;
 
+import io.cmon.api.InstancesAnswer;
 import io.cmon.api.InstancesPage;
 import io.cmon.config.HostPort;
 import org.junit.jupiter.api.Test;
@@ -163,5 +164,122 @@ class FleetInventoryTest {
         inv.addAgent(A1);
         inv.update(A1, page(null, 1, entry("not-a-uuid", "alice"), entry(null, "alice")), 10);
         assertThat(inv.instanceCount()).isZero();
+    }
+
+    // --- protocol v2 and the compact inventory ---
+
+    static final InstancesPage.Server S1 = new InstancesPage.Server("aaaaaaaa-0000-4000-8000-000000000001", "cn");
+
+    static InstancesAnswer delta(long gen, List<InstancesPage.Entry> changed, String... removed) {
+        return InstancesAnswer.delta("e1", gen, S1, changed, List.of(removed), List.of());
+    }
+
+    @Test
+    void anUnchangedAnswerKeepsTheSameInstanceObjectsAndMovesTheAgentsAnswerTime() {
+        FleetInventory inv = known(new FleetInventory());
+        inv.addAgent(A1);
+        inv.update(A1, page(S1.uuid(), 1, entry(I1, "alice"), entry(I2, "alice")), 10);
+        FleetInstance i1 = inv.instance(I1).orElseThrow();
+        FleetInventory.OwnerStamp stamp = inv.ownerStamp(ALICE, "alice");
+
+        inv.unchanged(A1, InstancesAnswer.unchanged("e1", 1, S1), 40);
+
+        assertThat(inv.instance(I1)).containsSame(i1);
+        assertThat(inv.ownedBy(ALICE, "alice").get(0)).isSameAs(i1);
+        assertThat(inv.ownerStamp(ALICE, "alice")).isEqualTo(stamp);
+        assertThat(inv.agents().get(0).lastAnswerMs()).isEqualTo(40);
+        assertThat(inv.agents().get(0).instances()).isEqualTo(2);
+    }
+
+    @Test
+    void aFullAnswerEqualToWhatIsHeldKeepsTheSameObjects() {
+        FleetInventory inv = known(new FleetInventory());
+        inv.addAgent(A1);
+        inv.update(A1, page(S1.uuid(), 1, entry(I1, "alice")), 10);
+        FleetInstance i1 = inv.instance(I1).orElseThrow();
+        FleetInventory.OwnerStamp stamp = inv.ownerStamp(ALICE, "alice");
+
+        inv.update(A1, page(S1.uuid(), 1, entry(I1, "alice")), 20); // a v1 agent's long-poll that timed out
+
+        assertThat(inv.instance(I1)).containsSame(i1);
+        assertThat(inv.ownerStamp(ALICE, "alice")).isEqualTo(stamp);
+    }
+
+    @Test
+    void aDeltaTouchesOnlyItsInstances() {
+        FleetInventory inv = known(new FleetInventory());
+        inv.addAgent(A1);
+        inv.update(A1, page(S1.uuid(), 1, entry(I1, "alice"), entry(I2, "alice"), entry(I3, "bob")), 10);
+        FleetInstance i1 = inv.instance(I1).orElseThrow();
+        FleetInventory.OwnerStamp bob = inv.ownerStamp(null, "bob");
+        InstancesPage.Entry stopped = new InstancesPage.Entry(I2, "alias", "alice", null, "docker", List.of("g"),
+                "stopped");
+
+        inv.applyDelta(A1, delta(3, List.of(stopped), I3.toUpperCase()), 20);
+
+        assertThat(inv.instance(I1)).containsSame(i1);
+        assertThat(inv.instance(I2)).hasValueSatisfying(i -> {
+            assertThat(i.state()).isEqualTo("stopped");
+            assertThat(i.cachedDate()).isEqualTo(20);
+        });
+        assertThat(inv.instance(I3)).isEmpty();
+        assertThat(inv.ownedBy(null, "bob")).isEmpty();
+        assertThat(inv.ownerStamp(null, "bob")).isNotEqualTo(bob);
+        assertThat(inv.agents().get(0).generation()).isEqualTo(3);
+        assertThat(inv.agents().get(0).instances()).isEqualTo(2);
+    }
+
+    @Test
+    void aDeltaMovingAnInstanceToAnotherOwnerReindexesIt() {
+        FleetInventory inv = known(new FleetInventory());
+        inv.addAgent(A1);
+        inv.update(A1, page(S1.uuid(), 1, entry(I1, "alice")), 10);
+
+        inv.applyDelta(A1, delta(2, List.of(entry(I1, "bob"))), 20);
+
+        assertThat(inv.ownedBy(ALICE, "alice")).isEmpty();
+        assertThat(inv.ownedBy(null, "bob")).extracting(FleetInstance::vmUuid).containsExactly(I1);
+        assertThat(inv.ownerCount()).isEqualTo(1);
+    }
+
+    @Test
+    void sharedValuesAreOneCopyAcrossInstancesAndAgents() {
+        FleetInventory inv = known(new FleetInventory());
+        inv.addAgent(A1);
+        inv.addAgent(A2);
+        // fresh strings, as a JSON parser makes them
+        inv.update(A1, page(S1.uuid(), 1, new InstancesPage.Entry(I1, "a", new String("alice"), new String("img"),
+                new String("docker"), List.of(new String("web")), new String("running"))), 10);
+        inv.update(A2, page("aaaaaaaa-0000-4000-8000-000000000002", 1, new InstancesPage.Entry(I2, "b",
+                new String("alice"), new String("img"), new String("docker"), List.of(new String("web")),
+                new String("running"))), 10);
+
+        FleetInstance a = inv.instance(I1).orElseThrow();
+        FleetInstance b = inv.instance(I2).orElseThrow();
+        assertThat(b.owner()).isSameAs(a.owner());
+        assertThat(b.imageUuid()).isSameAs(a.imageUuid());
+        assertThat(b.brand()).isSameAs(a.brand());
+        assertThat(b.state()).isSameAs(a.state());
+        assertThat(b.groups()).isSameAs(a.groups());
+    }
+
+    @Test
+    void anAccountsInstancesByUuidAndByLoginComeMergedInUuidOrder() {
+        FleetInventory inv = known(new FleetInventory());
+        inv.addAgent(A1);
+        inv.update(A1, page(S1.uuid(), 1, entry(I3, ALICE), entry(I2, "alice"), entry(I1, ALICE)), 10);
+        assertThat(inv.ownedBy(ALICE, "alice")).extracting(FleetInstance::vmUuid).containsExactly(I1, I2, I3);
+    }
+
+    @Test
+    void readinessIsAnsweredWithoutTakingTheInventorysLock() throws Exception {
+        FleetInventory inv = known(new FleetInventory());
+        inv.addAgent(A1);
+        inv.update(A1, page(S1.uuid(), 1), 10);
+        java.util.concurrent.CompletableFuture<String> reason;
+        synchronized (inv) { // an answer being applied holds the lock
+            reason = java.util.concurrent.CompletableFuture.supplyAsync(inv::notReadyReason);
+            assertThat(reason.get(2, java.util.concurrent.TimeUnit.SECONDS)).isNull();
+        }
     }
 }

@@ -73,8 +73,9 @@ class DiscoveryTest {
     @Test
     void gzDiscoveryListsServersThatAnswered() {
         List<AgentView> agents = List.of(
-                new AgentView(AGENT, true, true, SERVER, "cn-1", 2, 5, 1, null, List.of()),
-                new AgentView(new HostPort("127.0.0.2", 9164), false, true, null, null, 0, 0, 0, "refused", List.of()));
+                new AgentView(AGENT, true, true, SERVER, "cn-1", 2, 5, 1, null, List.of(), List.of(), null, 2),
+                new AgentView(new HostPort("127.0.0.2", 9164), false, true, null, null, 0, 0, 0, "refused", List.of(),
+                        List.of(), null, 0));
         assertThat(new String(Discovery.servers(agents), StandardCharsets.UTF_8))
                 .isEqualTo("{\"cns\":[{\"server_uuid\":\"" + SERVER + "\",\"server_hostname\":\"cn-1\"}]}");
     }

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -71,6 +72,8 @@ public final class GzMetrics {
      * mounted or unmounted on the host shows up or goes within this time.
      */
     static final Duration MOUNTS_TTL = Duration.ofSeconds(30);
+    private final Timex.Source timex;
+    private final Supplier<CompletableFuture<MetricSnapshots>> plugins;
 
     /**
      * @param proc             where procfs is mounted ({@code /proc}; a fixture directory in tests)
@@ -78,19 +81,30 @@ public final class GzMetrics {
      * @param version          the agent's version for {@code cmon_agent_build_info}
      */
     public GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version) {
-        this(proc, clock, instancesByState, version, GzExclusions.DEFAULT);
+        this(proc, clock, instancesByState, version, GzExclusions.DEFAULT, NO_PLUGINS);
     }
 
     /** @param exclusions the mounts and network devices left out (agent.yaml {@code gz:}) */
     public GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
                      GzExclusions exclusions) {
-        this(proc, clock, instancesByState, version, exclusions, statfsThreads());
+        this(proc, clock, instancesByState, version, exclusions, NO_PLUGINS);
+    }
+
+    /**
+     * @param exclusions the mounts and network devices left out (agent.yaml {@code gz:})
+     * @param plugins    the server plugins' metrics (gz plugins), collected alongside on their own pool; must
+     *                   complete normally
+     */
+    public GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
+                     GzExclusions exclusions, Supplier<CompletableFuture<MetricSnapshots>> plugins) {
+        this(proc, clock, instancesByState, version, exclusions, plugins, statfsThreads());
     }
 
     private GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
-                      GzExclusions exclusions, ExecutorService threads) {
+                      GzExclusions exclusions, Supplier<CompletableFuture<MetricSnapshots>> plugins,
+                      ExecutorService threads) {
         this(proc, clock, instancesByState, version, new FilesystemStats(threads, STATFS_TIMEOUT,
-                new FilesystemStats.HostStatfs(STATFS_TIMEOUT)), exclusions, threads);
+                new FilesystemStats.HostStatfs(STATFS_TIMEOUT)), exclusions, threads, new Timex.Kernel(), plugins);
     }
 
     GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
@@ -101,14 +115,47 @@ public final class GzMetrics {
     /** @param refresher where the mount table is re-read once it is {@link #MOUNTS_TTL} old */
     GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
               FilesystemStats filesystems, GzExclusions exclusions, Executor refresher) {
+        this(proc, clock, instancesByState, version, filesystems, exclusions, refresher, new Timex.Kernel(),
+                NO_PLUGINS);
+    }
+
+    GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
+              FilesystemStats filesystems, Timex.Source timex, Supplier<CompletableFuture<MetricSnapshots>> plugins) {
+        this(proc, clock, instancesByState, version, filesystems, GzExclusions.DEFAULT, Runnable::run, timex,
+                plugins);
+    }
+
+    GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
+              FilesystemStats filesystems, GzExclusions exclusions, Executor refresher, Timex.Source timex,
+              Supplier<CompletableFuture<MetricSnapshots>> plugins) {
         this.exclusions = exclusions;
         this.refresher = refresher;
+        this.timex = timex;
+        this.plugins = plugins;
         this.proc = proc;
         this.filesystems = filesystems;
         this.clock = clock;
         this.instancesByState = instancesByState;
         this.version = version;
         this.startTimeSeconds = clock.millis() / 1000.0;
+    }
+
+    private static final Supplier<CompletableFuture<MetricSnapshots>> NO_PLUGINS =
+            () -> CompletableFuture.completedFuture(new MetricSnapshots(List.of()));
+
+    /**
+     * {@link #collect()} on {@code workers} with the gz plugins' metrics, which run on their own pool meanwhile;
+     * completes when both have (the plugins within their timeouts).
+     */
+    public CompletableFuture<MetricSnapshots> collectAsync(Executor workers) {
+        CompletableFuture<MetricSnapshots> fromPlugins = plugins.get();
+        return CompletableFuture.supplyAsync(this::collect, workers).thenCombine(fromPlugins, (own, extra) -> {
+            if (extra.size() == 0) return own;
+            List<MetricSnapshot> all = new ArrayList<>(own.size() + extra.size());
+            own.forEach(all::add);
+            extra.forEach(all::add);
+            return new MetricSnapshots(all);
+        });
     }
 
     public MetricSnapshots collect() {
@@ -120,6 +167,7 @@ public final class GzMetrics {
         success.put("filesystem", part(out, () -> filesystems(filesystems.stat(monitoredMounts()))));
         success.put("netdev", part(out, () -> network(NetDev.parseDevices(read("net/dev")).stream()
                 .filter(d -> !exclusions.excludesDevice(d.name())).toList())));
+        success.put("timex", part(out, () -> timex(timex.read())));
         if (Files.exists(proc.resolve(ARCSTATS))) {
             success.put("zfs", part(out, () -> arc(ArcStats.parse(read(ARCSTATS)))));
         }
@@ -290,6 +338,23 @@ public final class GzMetrics {
                     .value(value.applyAsLong(d)).build());
         }
         return b.build();
+    }
+
+    /** node_exporter's {@code timex} set, from one {@code adjtimex} read. */
+    static List<MetricSnapshot> timex(Timex t) {
+        return List.of(
+                gauge("node_timex_sync_status", "Is clock synchronized to a reliable server (1 = yes, 0 = no).",
+                        t.synchronised() ? 1 : 0),
+                gauge("node_timex_offset_seconds", "Time offset in between local system and reference clock.",
+                        t.offsetSeconds()),
+                gauge("node_timex_frequency_adjustment_ratio", "Local clock frequency adjustment.",
+                        t.frequencyAdjustmentRatio()),
+                gauge("node_timex_maxerror_seconds", "Maximum error in seconds.", t.maxerror() / 1e6),
+                gauge("node_timex_estimated_error_seconds", "Estimated error in seconds.", t.esterror() / 1e6),
+                gauge("node_timex_status", "Value of the status array bits.", t.status()),
+                gauge("node_timex_loop_time_constant", "Phase-locked loop time constant.", t.constant()),
+                gauge("node_timex_tick_seconds", "Seconds between clock ticks.", t.tick() / 1e6),
+                gauge("node_timex_tai_offset_seconds", "International Atomic Time (TAI) offset.", t.tai()));
     }
 
     static List<MetricSnapshot> arc(ArcStats a) {

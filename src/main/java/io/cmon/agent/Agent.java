@@ -4,6 +4,7 @@ import io.cmon.agent.collect.CgroupFiles;
 import io.cmon.agent.collect.Collector;
 import io.cmon.agent.collect.InstanceMetrics;
 import io.cmon.agent.collect.ProcFiles;
+import io.cmon.agent.collect.gz.GzExclusions;
 import io.cmon.agent.collect.gz.GzMetrics;
 import io.cmon.agent.http.AgentHttpServer;
 import io.cmon.agent.http.Exposition;
@@ -154,13 +155,16 @@ public final class Agent implements AutoCloseable {
             }
 
             GzMetrics gz = new GzMetrics(PROC, Clock.systemUTC(), () -> countByState(inventory), version,
+                    GzExclusions.of(config.gz().filesystems().excludeMountPoints(),
+                            config.gz().filesystems().excludeFsTypes(), config.gz().network().excludeDevices()),
                     plugins::gz);
             PrometheusRegistry self = new PrometheusRegistry();
             JvmMetrics.builder().register(self); // the agent's own heap, threads, GC at /metrics
             // plugins run on their own pool alongside the built-in collectors; both complete within their timeouts
+            // (plugins keep their own timeouts: the scrape's deadline bounds the built-in collectors)
             AgentHttpServer http = new AgentHttpServer(vertx, server, inventory,
-                    instance -> metrics.collect(instance).thenCombine(plugins.instance(instance),
-                            PluginMetrics::merge), gz, sources,
+                    (instance, deadline) -> metrics.collect(instance, deadline)
+                            .thenCombine(plugins.instance(instance), PluginMetrics::merge), gz, sources,
                     workers, new Exposition(), self);
             for (InstanceSource s : sources) {
                 s.start(inventory);

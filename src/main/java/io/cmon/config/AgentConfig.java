@@ -24,7 +24,8 @@ public record AgentConfig(
         Plugins plugins,
         Containerd containerd,
         Kubernetes kubernetes,
-        Docker podman) implements ConfigLoader.Validated {
+        Docker podman,
+        Gz gz) implements ConfigLoader.Validated {
 
     public static final String DEFAULT_LISTEN = "0.0.0.0:9164";
     private static final Pattern UUID = Pattern.compile(
@@ -91,19 +92,38 @@ public record AgentConfig(
     /** Directories of operator plugins (cmon-agent's vm-plugins and gz-plugins); each optional. */
     public record Plugins(String vmDir, String gzDir) {}
 
+    /**
+     * What the server view ({@code /v1/gz/metrics}) leaves out, as regular expressions; a key left out keeps its
+     * default (io.cmon.agent.collect.gz.GzExclusions: containers' mounts and veth interfaces).
+     */
+    public record Gz(Filesystems filesystems, Network network) {
+        public Gz {
+            filesystems = filesystems == null ? new Filesystems(null, null) : filesystems;
+            network = network == null ? new Network(null) : network;
+        }
+    }
+
+    /** @param excludeMountPoints matched anywhere (anchor it); @param excludeFsTypes matched whole */
+    public record Filesystems(String excludeMountPoints, String excludeFsTypes) {}
+
+    /** @param excludeDevices matched whole against the interface name */
+    public record Network(String excludeDevices) {}
+
     public AgentConfig {
         listen = listen == null ? DEFAULT_LISTEN : listen;
         server = server == null ? new Server(null, null) : server;
         labels = labels == null ? new Labels(null, null, null) : labels;
         plugins = plugins == null ? new Plugins(null, null) : plugins;
+        gz = gz == null ? new Gz(null, null) : gz;
         insecure = insecure != null && insecure;
         kubernetes = kubernetes == null ? new Kubernetes(null) : kubernetes;
     }
 
-    /** Without containerd, kubernetes and podman (the keys before they existed). */
+    /** Without containerd, kubernetes, podman and gz (the keys before they existed). */
     public AgentConfig(String listen, Server server, Docker docker, String instancesFile, Labels labels,
                        String defaultOwner, Tls tls, Boolean insecure, Plugins plugins) {
-        this(listen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins, null, null, null);
+        this(listen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins, null, null, null,
+                null);
     }
 
     public HostPort listenAddress() {
@@ -112,7 +132,7 @@ public record AgentConfig(
 
     public AgentConfig withListen(String newListen) {
         return new AgentConfig(newListen, server, docker, instancesFile, labels, defaultOwner, tls, insecure, plugins,
-                containerd, kubernetes, podman);
+                containerd, kubernetes, podman, gz);
     }
 
     /**
@@ -202,6 +222,17 @@ public record AgentConfig(
                     throw ConfigException.key("tls.allowedClients[" + i + "]", "empty name; list the CNs of the"
                             + " proxy certificates that may call this agent");
                 }
+            }
+        }
+        for (String[] kv : new String[][] {{"gz.filesystems.excludeMountPoints", gz.filesystems().excludeMountPoints()},
+                {"gz.filesystems.excludeFsTypes", gz.filesystems().excludeFsTypes()},
+                {"gz.network.excludeDevices", gz.network().excludeDevices()}}) {
+            if (kv[1] == null) continue;
+            try {
+                Pattern.compile(kv[1]);
+            } catch (java.util.regex.PatternSyntaxException e) {
+                throw ConfigException.key(kv[0], "'" + kv[1] + "' is not a regular expression: "
+                        + e.getDescription() + " near index " + e.getIndex());
             }
         }
         for (String[] kv : new String[][] {{"labels.owner", labels.owner()}, {"labels.groups", labels.groups()},

@@ -142,7 +142,7 @@ final class AdminServer {
                         req.getHeader(HttpHeaders.ACCEPT_ENCODING));
                 req.response().putHeader(HttpHeaders.CONTENT_TYPE, how.contentType());
                 if (how.gzip()) req.response().putHeader(HttpHeaders.CONTENT_ENCODING, "gzip");
-                req.response().end(Buffer.buffer(EXPOSITION.render(metrics.registry().scrape(), how)));
+                req.response().end(EXPOSITION.render(metrics.registry().scrape(), how));
             }
             case "/-/healthy" -> text(req, 200, "OK\n");
             case "/-/ready" -> {

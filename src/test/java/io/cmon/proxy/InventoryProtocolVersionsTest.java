@@ -73,7 +73,7 @@ class InventoryProtocolVersionsTest {
     HostPort agent(InstanceInventory inventory) throws Exception {
         GzMetrics gz = new GzMetrics(Path.of("/proc"), Clock.systemUTC(), () -> Map.of("running", 1L), "test");
         AgentHttpServer server = new AgentHttpServer(vertx, new ServerIdentity(SERVER, "cn-1"), inventory,
-                i -> CompletableFuture.completedFuture(MetricSnapshots.of()), gz, List.of(), workers,
+                (i, deadline) -> CompletableFuture.completedFuture(MetricSnapshots.of()), gz, List.of(), workers,
                 new Exposition(), new PrometheusRegistry());
         int port = server.listen(new HostPort("127.0.0.1", 0), null).toCompletionStage().toCompletableFuture()
                 .get(5, TimeUnit.SECONDS);

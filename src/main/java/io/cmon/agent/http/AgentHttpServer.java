@@ -75,6 +75,9 @@ public final class AgentHttpServer {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String VERSION = AgentHttpServer.class.getPackage().getImplementationVersion();
     private static final String TEXT = "text/plain; charset=utf-8";
+    static final String SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds";
+    /** No deadline from the scraper: the collection's own timeout (5 s) is the shorter one. */
+    static final Duration NO_DEADLINE = Duration.ofHours(1);
 
     private final Vertx vertx;
     private final ServerIdentity server;
@@ -236,7 +239,26 @@ public final class AgentHttpServer {
             ex.text(404, "container not found");
             return;
         }
-        ex.metrics(instanceMetrics.collect(instance));
+        ex.metrics(instanceMetrics.collect(instance, collectionDeadline(
+                ex.req.getHeader(SCRAPE_TIMEOUT_HEADER))));
+    }
+
+    /**
+     * How long an instance's collection may take: 90 % of the scraper's own timeout when it sends one (Prometheus
+     * does, in {@code X-Prometheus-Scrape-Timeout-Seconds}), leaving the rest for rendering and the wire, so that
+     * the answer arrives before the scraper gives up and says which collectors were late; without the header (or an
+     * unreadable one), the collection's own timeout applies.
+     */
+    static Duration collectionDeadline(String scrapeTimeoutSeconds) {
+        if (scrapeTimeoutSeconds == null) return NO_DEADLINE;
+        double seconds;
+        try {
+            seconds = Double.parseDouble(scrapeTimeoutSeconds.trim());
+        } catch (NumberFormatException e) {
+            return NO_DEADLINE;
+        }
+        if (!(seconds > 0) || seconds > NO_DEADLINE.toSeconds()) return NO_DEADLINE;
+        return Duration.ofNanos(Math.max(1_000_000L, (long) (seconds * 0.9e9)));
     }
 
     private void instances(Exchange ex) {
@@ -297,7 +319,7 @@ public final class AgentHttpServer {
                     entries(snapshot.instances()), conflicts(snapshot.conflicts()));
         }
         try {
-            ex.send(200, InstancesAnswer.MEDIA_TYPE, JSON.writeValueAsBytes(answer));
+            ex.send(200, InstancesAnswer.MEDIA_TYPE, Buffer.buffer(JSON.writeValueAsBytes(answer)));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e); // records of strings: not expected
         }
@@ -364,46 +386,57 @@ public final class AgentHttpServer {
         }
 
         void onContext(Runnable r) {
-            context.runOnContext(v -> {
-                try {
-                    r.run();
-                } catch (RuntimeException e) {
-                    LOG.warn("{} {} failed", req.method(), req.uri(), e);
-                    text(500, "internal error");
-                }
-            });
+            if (Vertx.currentContext() == context) {
+                guarded(r); // already there (an answer from cache): no need to queue
+            } else {
+                context.runOnContext(v -> guarded(r));
+            }
         }
 
+        private void guarded(Runnable r) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                LOG.warn("{} {} failed", req.method(), req.uri(), e);
+                text(500, "internal error");
+            }
+        }
+
+        /**
+         * Renders on the thread that completes {@code snapshots} (the worker that collected them; the event loop
+         * only when they were all cached), straight into the buffer that is written out, then answers on the
+         * request's context.
+         */
         void metrics(CompletableFuture<MetricSnapshots> snapshots) {
             Exposition.Negotiated how = exposition.negotiate(req.getHeader(HttpHeaders.ACCEPT),
                     req.getHeader(HttpHeaders.ACCEPT_ENCODING));
-            snapshots.whenComplete((s, err) -> onContext(() -> {
+            snapshots.thenApply(s -> exposition.render(s, how)).whenComplete((body, err) -> onContext(() -> {
                 if (err != null) {
                     LOG.warn("{} {}: collection failed", req.method(), req.uri(), err);
                     text(503, "collection failed");
                     return;
                 }
                 if (how.gzip()) req.response().putHeader(HttpHeaders.CONTENT_ENCODING, "gzip");
-                send(200, how.contentType(), exposition.render(s, how));
+                send(200, how.contentType(), body);
             }));
         }
 
         void json(byte[] body) {
-            send(200, "application/json", body);
+            send(200, "application/json", Buffer.buffer(body));
         }
 
         void text(int status, String message) {
-            send(status, TEXT, (message + "\n").getBytes(StandardCharsets.UTF_8));
+            send(status, TEXT, Buffer.buffer(message + "\n", "UTF-8"));
         }
 
-        void send(int status, String contentType, byte[] body) {
+        void send(int status, String contentType, Buffer body) {
             var res = req.response();
             if (res.ended() || res.closed()) return;
             res.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, contentType);
             if (req.method().name().equals("HEAD")) {
-                res.putHeader(HttpHeaders.CONTENT_LENGTH, String.valueOf(body.length)).end();
+                res.putHeader(HttpHeaders.CONTENT_LENGTH, String.valueOf(body.length())).end();
             } else {
-                res.end(Buffer.buffer(body));
+                res.end(body);
             }
             String label = route.label();
             requests.labelValues(label, String.valueOf(status)).inc();

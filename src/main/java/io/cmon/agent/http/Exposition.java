@@ -3,8 +3,8 @@ package io.cmon.agent.http;
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import io.vertx.core.buffer.Buffer;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -23,6 +23,9 @@ public final class Exposition {
 
     private final ExpositionFormatWriter text;
     private final ExpositionFormatWriter openMetrics;
+    private static final int MIN_HINT = 1024;
+    private static final int MAX_HINT = 1 << 20;
+    private volatile int sizeHint = 16 * 1024;
 
     public Exposition() {
         ExpositionFormats formats = ExpositionFormats.init();
@@ -35,21 +38,46 @@ public final class Exposition {
         return new Negotiated(writer, writer.getContentType(), allowsGzip(acceptEncoding));
     }
 
-    /** The body, gzipped when negotiated. */
-    public byte[] render(MetricSnapshots snapshots, Negotiated how) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(8192);
+    /**
+     * The body, gzipped when negotiated, written straight into the buffer the server sends (no intermediate array
+     * and no copy at the end). The buffer starts at the size of the previous answer, so it rarely grows.
+     */
+    public Buffer render(MetricSnapshots snapshots, Negotiated how) {
+        Buffer body = Buffer.buffer(sizeHint);
         try {
+            OutputStream out = new BufferOutput(body);
             if (how.gzip()) {
-                try (OutputStream gz = new GZIPOutputStream(bytes, 8192)) {
+                try (OutputStream gz = new GZIPOutputStream(out, 8192)) {
                     how.writer().write(gz, snapshots);
                 }
             } else {
-                how.writer().write(bytes, snapshots);
+                how.writer().write(out, snapshots);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e); // in-memory streams: not expected
         }
-        return bytes.toByteArray();
+        // a racy hint is fine: any size works, a close one saves growing the buffer
+        sizeHint = Math.min(MAX_HINT, Math.max(MIN_HINT, body.length() + 512));
+        return body;
+    }
+
+    /** An OutputStream over a Vert.x buffer: appends, nothing else. */
+    private static final class BufferOutput extends OutputStream {
+        private final Buffer buffer;
+
+        BufferOutput(Buffer buffer) {
+            this.buffer = buffer;
+        }
+
+        @Override
+        public void write(int b) {
+            buffer.appendByte((byte) b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            buffer.appendBytes(b, off, len);
+        }
     }
 
     /** True when {@code Accept-Encoding} lists gzip (or *) without {@code q=0}. */

@@ -186,6 +186,57 @@ class InstanceMetricsTest {
     }
 
     @Test
+    void theCollectorsOfOneUncachedScrapeRunInOneWorkerTask() throws Exception {
+        AtomicInteger tasks = new AtomicInteger();
+        Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
+        Counting mem = new Counting("mem", Duration.ofSeconds(1));
+        Counting net = new Counting("net", Duration.ofSeconds(1));
+        InstanceMetrics metrics = new InstanceMetrics(List.of(cpu, mem, net), task -> {
+            tasks.incrementAndGet();
+            workers.execute(task);
+        }, () -> now[0], Duration.ofSeconds(2));
+
+        MetricSnapshots out = metrics.collect(WEB).get(1, TimeUnit.SECONDS);
+
+        assertThat(tasks).hasValue(1);
+        assertThat(value(out, "cpu_calls")).isEqualTo(1.0);
+        assertThat(value(out, "mem_calls")).isEqualTo(1.0);
+        assertThat(value(out, "net_calls")).isEqualTo(1.0);
+    }
+
+    @Test
+    void aFullyCachedScrapeIsAnsweredAtOnceWithoutAWorkerTask() throws Exception {
+        AtomicInteger tasks = new AtomicInteger();
+        Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
+        InstanceMetrics metrics = new InstanceMetrics(List.of(cpu), task -> {
+            tasks.incrementAndGet();
+            workers.execute(task);
+        }, () -> now[0], Duration.ofSeconds(2));
+        metrics.collect(WEB).get(1, TimeUnit.SECONDS);
+
+        CompletableFuture<MetricSnapshots> cached = metrics.collect(WEB);
+
+        assertThat(cached).isDone();
+        assertThat(value(cached.get(), "cpu_metrics_cached_boolean")).isEqualTo(1.0);
+        assertThat(tasks).hasValue(1);
+    }
+
+    @Test
+    void aScrapeDeadlineShorterThanTheTimeoutReportsTheLateCollectorUnavailable() throws Exception {
+        Counting slow = new Counting("slow", Duration.ofSeconds(1));
+        slow.gate = new CountDownLatch(1);
+        Counting fine = new Counting("fine", Duration.ofSeconds(1));
+        InstanceMetrics metrics = new InstanceMetrics(List.of(slow, fine), workers, () -> now[0],
+                Duration.ofHours(1));
+
+        MetricSnapshots out = metrics.collect(WEB, Duration.ofMillis(100)).get(2, TimeUnit.SECONDS);
+        slow.gate.countDown();
+
+        assertThat(value(out, "slow_metrics_available_boolean")).isEqualTo(0.0);
+        assertThat(value(out, "fine_metrics_available_boolean")).isEqualTo(1.0);
+    }
+
+    @Test
     void aSaturatedWorkerPoolMakesTheCollectorUnavailableNotTheScrapeFail() throws Exception {
         Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
         InstanceMetrics metrics = new InstanceMetrics(List.of(cpu), task -> {

@@ -59,6 +59,8 @@ class AgentHttpServerTest {
     AgentHttpServer server;
     int port;
     final AtomicInteger refreshes = new AtomicInteger();
+    final java.util.concurrent.atomic.AtomicReference<java.time.Duration> lastDeadline =
+            new java.util.concurrent.atomic.AtomicReference<>();
     final HttpClient http = HttpClient.newHttpClient();
 
     final InstanceSource countingSource = new InstanceSource() {
@@ -94,7 +96,10 @@ class AgentHttpServerTest {
         inventory = new InstanceInventory();
         GzMetrics gz = new GzMetrics(Path.of("/proc"), Clock.systemUTC(), () -> Map.of("running", 1L), "test");
         server = new AgentHttpServer(vertx, new ServerIdentity("3d1219c7-c4c5-404a-aa1f-6d2a48adfda4", "cn-1"),
-                inventory, i -> CompletableFuture.supplyAsync(() -> FIXED, workers), gz, List.of(countingSource),
+                inventory, (i, deadline) -> {
+                    lastDeadline.set(deadline);
+                    return CompletableFuture.supplyAsync(() -> FIXED, workers);
+                }, gz, List.of(countingSource),
                 workers, new Exposition(), new PrometheusRegistry());
         port = server.listen(new HostPort("127.0.0.1", 0), null).toCompletionStage().toCompletableFuture()
                 .get(5, TimeUnit.SECONDS);
@@ -113,6 +118,26 @@ class AgentHttpServerTest {
 
     static String body(HttpResponse<byte[]> r) {
         return new String(r.body(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void prometheusScrapeTimeoutBecomesTheCollectionDeadlineWithRoomToAnswer() throws Exception {
+        inventory.upsert(instance(UUID));
+
+        assertThat(get("/v1/" + UUID + "/metrics", "X-Prometheus-Scrape-Timeout-Seconds", "2.5").statusCode())
+                .isEqualTo(200);
+        assertThat(lastDeadline.get()).isEqualTo(java.time.Duration.ofMillis(2250));
+        assertThat(get("/v1/" + UUID + "/metrics").statusCode()).isEqualTo(200);
+        assertThat(lastDeadline.get()).isEqualTo(AgentHttpServer.NO_DEADLINE);
+    }
+
+    @Test
+    void anUnreadableScrapeTimeoutLeavesTheCollectionsOwnTimeout() {
+        for (String bad : new String[] {"", "ten", "-1", "0", "NaN", "1e300"}) {
+            assertThat(AgentHttpServer.collectionDeadline(bad)).as(bad).isEqualTo(AgentHttpServer.NO_DEADLINE);
+        }
+        assertThat(AgentHttpServer.collectionDeadline(" 10 ")).isEqualTo(java.time.Duration.ofSeconds(9));
+        assertThat(AgentHttpServer.collectionDeadline("0.0001")).isEqualTo(java.time.Duration.ofMillis(1));
     }
 
     @Test

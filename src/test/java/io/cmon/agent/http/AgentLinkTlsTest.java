@@ -102,7 +102,7 @@ class AgentLinkTlsTest {
                 "docker"));
         self = new PrometheusRegistry();
         AgentHttpServer server = new AgentHttpServer(vertx, new ServerIdentity(UUID, "cn-1"), inventory,
-                i -> CompletableFuture.completedFuture(MetricSnapshots.of()),
+                (i, deadline) -> CompletableFuture.completedFuture(MetricSnapshots.of()),
                 new GzMetrics(Path.of("/proc"), Clock.systemUTC(), Map::of, "test"), List.of(), workers,
                 new Exposition(), self, limits);
         servers.add(server);

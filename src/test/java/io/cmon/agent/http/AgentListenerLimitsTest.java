@@ -81,7 +81,7 @@ class AgentListenerLimitsTest {
     void start(AgentHttpServer.Limits limits) throws Exception {
         inventory = new InstanceInventory();
         server = new AgentHttpServer(vertx, new ServerIdentity("3d1219c7-c4c5-404a-aa1f-6d2a48adfda4", "cn-1"),
-                inventory, i -> CompletableFuture.completedFuture(MetricSnapshots.of()),
+                inventory, (i, deadline) -> CompletableFuture.completedFuture(MetricSnapshots.of()),
                 new GzMetrics(Path.of("/proc"), Clock.systemUTC(), Map::of, "test"), List.of(slowSource), workers,
                 new Exposition(), new PrometheusRegistry(), limits);
         port = server.listen(new HostPort("127.0.0.1", 0), null).toCompletionStage().toCompletableFuture()

@@ -55,10 +55,10 @@ class ExpositionTest {
 
     @Test
     void renderWritesTheChosenFormatAndGzipsWhenNegotiated() throws IOException {
-        String plain = new String(exposition.render(ONE, exposition.negotiate(null, null)), StandardCharsets.UTF_8);
+        String plain = new String(exposition.render(ONE, exposition.negotiate(null, null)).getBytes(), StandardCharsets.UTF_8);
         assertThat(plain).contains("# TYPE mem_limit gauge\nmem_limit 6.7108864E7\n");
 
-        byte[] gz = exposition.render(ONE, exposition.negotiate("application/openmetrics-text", "gzip"));
+        byte[] gz = exposition.render(ONE, exposition.negotiate("application/openmetrics-text", "gzip")).getBytes();
         String om = new String(new GZIPInputStream(new ByteArrayInputStream(gz)).readAllBytes(),
                 StandardCharsets.UTF_8);
         assertThat(om).contains("mem_limit 6.7108864E7").endsWith("# EOF\n");

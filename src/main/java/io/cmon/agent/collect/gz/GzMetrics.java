@@ -1,5 +1,6 @@
 package io.cmon.agent.collect.gz;
 
+import io.cmon.agent.collect.KernelFile;
 import io.cmon.agent.collect.MemInfo;
 import io.cmon.agent.collect.NetDev;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
@@ -24,6 +25,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 
@@ -55,6 +57,21 @@ public final class GzMetrics {
     private final Supplier<Map<String, Long>> instancesByState;
     private final String version;
     private final double startTimeSeconds;
+    private final GzExclusions exclusions;
+    private final Executor refresher;
+    private final AtomicBoolean refreshing = new AtomicBoolean();
+    private volatile MonitoredMounts mounts;
+
+    /** The monitored mounts and when the mount table was read for them. */
+    private record MonitoredMounts(List<Mounts.Mount> list, long readAtMillis) { }
+
+    /**
+     * How old the monitored mount list may get. The mount table has a few lines per container (overlay, shm, netns)
+     * and is the one file of the server view whose size follows the number of containers: it is read here, off the
+     * scrape, at most this often, so a scrape's cost does not depend on the number of containers. A filesystem
+     * mounted or unmounted on the host shows up or goes within this time.
+     */
+    static final Duration MOUNTS_TTL = Duration.ofSeconds(30);
     private final Timex.Source timex;
     private final Supplier<CompletableFuture<MetricSnapshots>> plugins;
 
@@ -64,34 +81,63 @@ public final class GzMetrics {
      * @param version          the agent's version for {@code cmon_agent_build_info}
      */
     public GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version) {
-        this(proc, clock, instancesByState, version, NO_PLUGINS);
+        this(proc, clock, instancesByState, version, GzExclusions.DEFAULT, NO_PLUGINS);
+    }
+
+    /** @param exclusions the mounts and network devices left out (agent.yaml {@code gz:}) */
+    public GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
+                     GzExclusions exclusions) {
+        this(proc, clock, instancesByState, version, exclusions, NO_PLUGINS);
     }
 
     /**
-     * @param plugins the server plugins' metrics (gz plugins), collected alongside on their own pool; must complete
-     *                normally
+     * @param exclusions the mounts and network devices left out (agent.yaml {@code gz:})
+     * @param plugins    the server plugins' metrics (gz plugins), collected alongside on their own pool; must
+     *                   complete normally
      */
     public GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
-                     Supplier<CompletableFuture<MetricSnapshots>> plugins) {
-        this(proc, clock, instancesByState, version, new FilesystemStats(statfsThreads(), STATFS_TIMEOUT,
-                new FilesystemStats.HostStatfs(STATFS_TIMEOUT)), new Timex.Kernel(), plugins);
+                     GzExclusions exclusions, Supplier<CompletableFuture<MetricSnapshots>> plugins) {
+        this(proc, clock, instancesByState, version, exclusions, plugins, statfsThreads());
+    }
+
+    private GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
+                      GzExclusions exclusions, Supplier<CompletableFuture<MetricSnapshots>> plugins,
+                      ExecutorService threads) {
+        this(proc, clock, instancesByState, version, new FilesystemStats(threads, STATFS_TIMEOUT,
+                new FilesystemStats.HostStatfs(STATFS_TIMEOUT)), exclusions, threads, new Timex.Kernel(), plugins);
     }
 
     GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
               FilesystemStats filesystems) {
-        this(proc, clock, instancesByState, version, filesystems, new Timex.Kernel(), NO_PLUGINS);
+        this(proc, clock, instancesByState, version, filesystems, GzExclusions.DEFAULT, Runnable::run);
+    }
+
+    /** @param refresher where the mount table is re-read once it is {@link #MOUNTS_TTL} old */
+    GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
+              FilesystemStats filesystems, GzExclusions exclusions, Executor refresher) {
+        this(proc, clock, instancesByState, version, filesystems, exclusions, refresher, new Timex.Kernel(),
+                NO_PLUGINS);
     }
 
     GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
               FilesystemStats filesystems, Timex.Source timex, Supplier<CompletableFuture<MetricSnapshots>> plugins) {
+        this(proc, clock, instancesByState, version, filesystems, GzExclusions.DEFAULT, Runnable::run, timex,
+                plugins);
+    }
+
+    GzMetrics(Path proc, Clock clock, Supplier<Map<String, Long>> instancesByState, String version,
+              FilesystemStats filesystems, GzExclusions exclusions, Executor refresher, Timex.Source timex,
+              Supplier<CompletableFuture<MetricSnapshots>> plugins) {
+        this.exclusions = exclusions;
+        this.refresher = refresher;
+        this.timex = timex;
+        this.plugins = plugins;
         this.proc = proc;
         this.filesystems = filesystems;
         this.clock = clock;
         this.instancesByState = instancesByState;
         this.version = version;
         this.startTimeSeconds = clock.millis() / 1000.0;
-        this.timex = timex;
-        this.plugins = plugins;
     }
 
     private static final Supplier<CompletableFuture<MetricSnapshots>> NO_PLUGINS =
@@ -118,9 +164,9 @@ public final class GzMetrics {
         success.put("cpu", part(out, () -> cpu(ProcStat.parse(read("stat")))));
         success.put("loadavg", part(out, () -> load(LoadAvg.parse(read("loadavg")))));
         success.put("meminfo", part(out, () -> memory(MemInfo.parse(read("meminfo")))));
-        success.put("filesystem", part(out, () -> filesystems(
-                filesystems.stat(Mounts.monitored(Mounts.parse(read("self/mountinfo")))))));
-        success.put("netdev", part(out, () -> network(NetDev.parseDevices(read("net/dev")))));
+        success.put("filesystem", part(out, () -> filesystems(filesystems.stat(monitoredMounts()))));
+        success.put("netdev", part(out, () -> network(NetDev.parseDevices(read("net/dev")).stream()
+                .filter(d -> !exclusions.excludesDevice(d.name())).toList())));
         success.put("timex", part(out, () -> timex(timex.read())));
         if (Files.exists(proc.resolve(ARCSTATS))) {
             success.put("zfs", part(out, () -> arc(ArcStats.parse(read(ARCSTATS)))));
@@ -137,6 +183,40 @@ public final class GzMetrics {
                 .dataPoint(InfoSnapshot.InfoDataPointSnapshot.builder()
                         .labels(Labels.of("version", version)).build()).build());
         return new MetricSnapshots(out);
+    }
+
+    /**
+     * The mounts to statfs: read at the first scrape; afterwards the list in hand is used and, once it is
+     * {@link #MOUNTS_TTL} old, re-read by the refresher (one at a time) for the scrapes after.
+     */
+    private List<Mounts.Mount> monitoredMounts() throws IOException {
+        MonitoredMounts known = mounts;
+        if (known == null) {
+            known = readMounts();
+            mounts = known;
+            return known.list();
+        }
+        if (clock.millis() - known.readAtMillis() >= MOUNTS_TTL.toMillis() && refreshing.compareAndSet(false, true)) {
+            try {
+                refresher.execute(() -> {
+                    try {
+                        mounts = readMounts();
+                    } catch (IOException | RuntimeException e) {
+                        // keep the list in hand; the next scrape tries again
+                    } finally {
+                        refreshing.set(false);
+                    }
+                });
+            } catch (RuntimeException rejected) {
+                refreshing.set(false);
+            }
+        }
+        return mounts.list();
+    }
+
+    private MonitoredMounts readMounts() throws IOException {
+        long at = clock.millis();
+        return new MonitoredMounts(Mounts.monitored(Mounts.parse(read("self/mountinfo")), exclusions), at);
     }
 
     /**
@@ -165,7 +245,8 @@ public final class GzMetrics {
     }
 
     private String read(String file) throws IOException {
-        return Files.readString(proc.resolve(file));
+        Path path = proc.resolve(file);
+        return KernelFile.read(path).orElseThrow(() -> new java.nio.file.NoSuchFileException(path.toString()));
     }
 
     static List<MetricSnapshot> cpu(ProcStat stat) {

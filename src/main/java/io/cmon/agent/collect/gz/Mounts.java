@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * The server's mounts from {@code /proc/self/mountinfo}, and which of them the filesystem metrics cover: what
@@ -15,16 +14,6 @@ public final class Mounts {
 
     /** @param device the mount source ({@code /dev/vda1}, {@code server:/export}, {@code tmpfs}) */
     public record Mount(String device, String mountpoint, String fstype) { }
-
-    /** node_exporter's default {@code --collector.filesystem.fs-types-exclude}. */
-    static final Pattern EXCLUDED_FSTYPES = Pattern.compile("^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs"
-            + "|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs"
-            + "|securityfs|selinuxfs|squashfs|sysfs|tracefs)$");
-
-    /** node_exporter's default {@code --collector.filesystem.mount-points-exclude}. */
-    static final Pattern EXCLUDED_MOUNTPOINTS =
-            Pattern.compile("^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)"
-                    + "($|/)");
 
     private Mounts() {
     }
@@ -44,19 +33,23 @@ public final class Mounts {
         return mounts;
     }
 
+    /** The mounts the metrics cover by default ({@link GzExclusions#DEFAULT}). */
+    public static List<Mount> monitored(List<Mount> mounts) {
+        return monitored(mounts, GzExclusions.DEFAULT);
+    }
+
     /**
      * The mounts the metrics cover, one per mount point: when something is mounted over another mount, only the
      * top one is reachable, so the later entry wins.
      */
-    public static List<Mount> monitored(List<Mount> mounts) {
+    public static List<Mount> monitored(List<Mount> mounts, GzExclusions exclusions) {
         Map<String, Mount> byMountpoint = new LinkedHashMap<>();
         for (Mount m : mounts) {
             byMountpoint.remove(m.mountpoint());
             byMountpoint.put(m.mountpoint(), m);
         }
         return byMountpoint.values().stream()
-                .filter(m -> !EXCLUDED_FSTYPES.matcher(m.fstype()).matches())
-                .filter(m -> !EXCLUDED_MOUNTPOINTS.matcher(m.mountpoint()).find())
+                .filter(m -> !exclusions.excludesMount(m))
                 .toList();
     }
 

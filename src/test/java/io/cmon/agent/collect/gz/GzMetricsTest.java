@@ -77,6 +77,48 @@ class GzMetricsTest {
     }
 
     @Test
+    void theMountTableIsReadAgainOnlyWhenTheListInHandIsOld(@TempDir Path proc) throws Exception {
+        for (String f : new String[] {"stat", "loadavg", "meminfo", "net/dev"}) {
+            Files.createDirectories(proc.resolve(f).getParent());
+            Files.copy(fixtures().resolve(f), proc.resolve(f));
+        }
+        Files.createDirectories(proc.resolve("self"));
+        Files.writeString(proc.resolve("self/mountinfo"), "26 1 254:0 / / rw - ext4 /dev/vda rw\n");
+        long[] millis = {1_795_600_000_000L};
+        Clock clock = new Clock() {
+            public java.time.ZoneId getZone() { return ZoneOffset.UTC; }
+            public Clock withZone(java.time.ZoneId zone) { return this; }
+            public Instant instant() { return Instant.ofEpochMilli(millis[0]); }
+        };
+        FilesystemStats statfs = new FilesystemStats(Runnable::run, java.time.Duration.ofSeconds(1),
+                mountpoint -> new FilesystemStats.Usage(100, 50, 40, 10, 5));
+        GzMetrics gz = new GzMetrics(proc, clock, Map::of, "dev", statfs, GzExclusions.DEFAULT, Runnable::run);
+
+        assertThat(text(gz)).contains("mountpoint=\"/\"").doesNotContain("mountpoint=\"/srv\"");
+        Files.writeString(proc.resolve("self/mountinfo"), "26 1 254:0 / / rw - ext4 /dev/vda rw\n"
+                + "27 26 8:17 / /srv rw - xfs /dev/sdb1 rw\n");
+        millis[0] += GzMetrics.MOUNTS_TTL.toMillis() - 1;
+        assertThat(text(gz)).doesNotContain("mountpoint=\"/srv\"");
+        millis[0] += 1;
+        assertThat(text(gz)).contains("node_filesystem_size_bytes{device=\"/dev/sdb1\",fstype=\"xfs\",mountpoint=\"/srv\"} 100.0");
+    }
+
+    @Test
+    void vethDevicesAreNotInTheServerView(@TempDir Path proc) throws Exception {
+        for (String f : new String[] {"stat", "loadavg", "meminfo", "self/mountinfo"}) {
+            Files.createDirectories(proc.resolve(f).getParent());
+            Files.copy(fixtures().resolve(f), proc.resolve(f));
+        }
+        Files.createDirectories(proc.resolve("net"));
+        Files.copy(GzExclusionsTest.capture().resolve("net/dev"), proc.resolve("net/dev"));
+
+        String text = text(new GzMetrics(proc, CLOCK, Map::of, "dev"));
+
+        assertThat(text).contains("node_network_receive_bytes_total{device=\"eth1\"}")
+                .doesNotContain("veth");
+    }
+
+    @Test
     void noZfsPartWithoutArcstats() throws Exception {
         GzMetrics gz = new GzMetrics(Path.of("/proc"), Clock.systemUTC(), Map::of, "dev");
 

@@ -1,6 +1,7 @@
 package io.cmon.agent;
 
 import io.cmon.config.AgentConfig;
+import io.cmon.testing.TestCgroup;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,6 +32,8 @@ class PluginsAgentIT {
 
     private final HttpClient http = HttpClient.newHttpClient();
     private Process first;
+    private TestCgroup firstCgroup;
+    private TestCgroup secondCgroup;
     private Process second;
     private final String firstUuid = UUID.randomUUID().toString();
     private final String secondUuid = UUID.randomUUID().toString();
@@ -46,8 +49,12 @@ class PluginsAgentIT {
         plugin(vm.resolve("hang.sh"), "#!/bin/sh\n# OPTION timeout=1s\nsleep 300\n");
         plugin(gz.resolve("zpool.sh"), "#!/bin/sh\nprintf 'pools\\tgauge\\t2\\tZFS pools\\n'\n");
         plugin(gz.resolve("node.prom"), "#!/bin/sh\necho '# TYPE raid_degraded gauge'\necho 'raid_degraded{md=\"md0\"} 0'\n");
-        first = new ProcessBuilder("sleep", "300").start();
-        second = new ProcessBuilder("sleep", "300").start();
+        // each in a cgroup of its own: a process left in a hierarchy's root cgroup has no metrics of its own there
+        // (the agent never reports the host's totals as an instance's)
+        firstCgroup = TestCgroup.create("cpu", "cpuacct", "memory");
+        secondCgroup = TestCgroup.create("cpu", "cpuacct", "memory");
+        first = firstCgroup.startInside("sleep", "300");
+        second = secondCgroup.startInside("sleep", "300");
         Path instances = dir.resolve("instances.yaml");
         Files.writeString(instances, "instances:\n"
                 + "  - {uuid: " + firstUuid + ", alias: one, owner: alice, brand: lxc, pid: " + first.pid() + "}\n"
@@ -64,6 +71,13 @@ class PluginsAgentIT {
         if (agent != null) agent.close();
         first.destroyForcibly();
         second.destroyForcibly();
+        for (TestCgroup cg : new TestCgroup[] {firstCgroup, secondCgroup}) {
+            try {
+                if (cg != null) cg.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
     }
 
     private static void plugin(Path p, String script) throws IOException {

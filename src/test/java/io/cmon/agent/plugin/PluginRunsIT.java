@@ -330,7 +330,7 @@ class PluginRunsIT {
 
         assertThat(value(s, "plugin_leaves_a")).isEqualTo(1.0);
         long child = Long.parseLong(Files.readString(childPid).strip());
-        await().atMost(Duration.ofSeconds(2)).until(() -> ProcessHandle.of(child).map(h -> !h.isAlive()).orElse(true));
+        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.of(child).map(h -> !h.isAlive()).orElse(true));
     }
 
     @Test

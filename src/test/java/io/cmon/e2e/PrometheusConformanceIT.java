@@ -3,6 +3,7 @@ package io.cmon.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cmon.testing.AgentProcess;
+import io.cmon.testing.TestCgroup;
 import io.cmon.testing.TestPki;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -75,6 +76,7 @@ class PrometheusConformanceIT {
 
     static Path tmp;
     static TestPki pki;
+    static TestCgroup workloadCgroup;
     static Process workload;
     static AgentProcess agent;
     static CmonServerProcess proxy;
@@ -88,7 +90,9 @@ class PrometheusConformanceIT {
         TestPki.Issued server = pki.server("localhost", SUFFIX, "*." + SUFFIX);
         pki.client("alice");
         pki.client("operator");
-        workload = new ProcessBuilder("sleep", "600").start();
+        // in a cgroup of its own: a process in a hierarchy's root cgroup has no metrics of its own there
+        workloadCgroup = TestCgroup.create("cpu", "cpuacct", "memory");
+        workload = workloadCgroup.startInside("sleep", "600");
         Path instances = Files.writeString(tmp.resolve("instances.yaml"), "instances:\n  - {uuid: " + INSTANCE
                 + ", alias: web-1, owner: alice, groups: [web], pid: " + workload.pid() + "}\n");
         Path agentConfig = Files.writeString(tmp.resolve("agent.yaml"), "listen: 127.0.0.1:0\ndocker: null\n"
@@ -123,6 +127,7 @@ class PrometheusConformanceIT {
         if (proxy != null) proxy.close();
         if (agent != null) agent.close();
         if (workload != null) workload.destroyForcibly();
+        if (workloadCgroup != null) workloadCgroup.close();
     }
 
     /** A route and how to reach it: plain HTTP to the agent, mTLS to the proxy as a tenant, or the proxy's admin. */

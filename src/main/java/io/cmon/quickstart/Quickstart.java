@@ -267,7 +267,11 @@ public final class Quickstart {
         c.put("adminListen", HOST + ":" + adminPort);
         c.put("endpoint", options.endpoint());
         c.put("dnsSuffix", options.dnsSuffix());
-        c.put("tls", Map.of("cert", files.cert(DemoPki.PROXY).toString(), "key", files.key(DemoPki.PROXY).toString()));
+        // ordered: Map.of's order changes from one JVM to the next, and a rerun must write the same file
+        Map<String, Object> tls = new LinkedHashMap<>();
+        tls.put("cert", files.cert(DemoPki.PROXY).toString());
+        tls.put("key", files.key(DemoPki.PROXY).toString());
+        c.put("tls", tls);
         Map<String, Object> auth = new LinkedHashMap<>();
         auth.put("mode", "ca");
         auth.put("tenantCa", files.caCert().toString());

@@ -74,23 +74,7 @@ public final class LxcContainer implements AutoCloseable {
     private String lxc(String... commandAndArgs) {
         List<String> cmd = new ArrayList<>(List.of(commandAndArgs[0], "-P", lxcPath.toString(), "-n", name));
         cmd.addAll(List.of(commandAndArgs).subList(1, commandAndArgs.length));
-        try {
-            Process p = new ProcessBuilder(cmd).start();
-            p.getOutputStream().close();
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IllegalStateException("timed out: " + cmd);
-            }
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            if (p.exitValue() != 0) throw new IllegalStateException(cmd + " failed (" + p.exitValue() + "): " + err);
-            return out;
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return Commands.run(cmd, java.time.Duration.ofSeconds(120));
     }
 
     /** Stops (when running) and destroys the container; never throws (cleanup). */

@@ -12,7 +12,8 @@
 #
 # Knobs (environment): AGENTS=1000 INSTANCES=100 TENANTS=1000 BIG=1000 SEED=1; PER_SIM=6000 agents per simulator
 # process (each needs ~2 fds per agent; one process cannot hold 10,000 under a 20,000 fd limit); IDLE_SECONDS=60;
-# DISCOVER_REQUESTS=60 DISCOVER_SECONDS=30; SYNC_TIMEOUT=600 (wall-clock seconds; past it the run measures anyway and says so); RECOVER_TO (default AGENTS/2 when AGENTS exceeds the
+# DISCOVER_REQUESTS=60 DISCOVER_SECONDS=30; SETTLE_SECONDS=120 (between sync and the idle window: the JIT's
+# compilations of the first minutes and the first GC cycles after sync are start-up, not idle cost); SYNC_TIMEOUT=600 (wall-clock seconds; past it the run measures anyway and says so); RECOVER_TO (default AGENTS/2 when AGENTS exceeds the
 # proxy's fd limit, else none); PROXY_JAVA_OPTS (the proxy JVM, after its defaults); SIM_JAVA_OPTS; KEEP_WORK=1.
 # Runs under flock /tmp/bench.lock (the machine is shared: one benchmark at a time). Loopback only (127.10.0.0/16
 # and up for the agents, 127.0.0.1 for the proxy).
@@ -32,6 +33,7 @@ BIG="${BIG:-1000}"
 SEED="${SEED:-1}"
 PER_SIM="${PER_SIM:-6000}"
 IDLE_SECONDS="${IDLE_SECONDS:-60}"
+SETTLE_SECONDS="${SETTLE_SECONDS:-120}"
 DISCOVER_REQUESTS="${DISCOVER_REQUESTS:-60}"
 DISCOVER_SECONDS="${DISCOVER_SECONDS:-30}"
 SYNC_TIMEOUT="${SYNC_TIMEOUT:-600}"
@@ -142,6 +144,10 @@ up_agents() {
   if [[ -n "$m" ]]; then echo "$m"; return; fi
   curl -fsS --max-time 60 "$admin/status" 2>/dev/null | jq '[.agents[] | select(.up)] | length' 2>/dev/null || echo "?"
 }
+# agents the proxy refuses for lack of file descriptors (FleetCapacity): past its capacity, sync means the rest up
+refused_agents() {
+  curl -fsS --max-time 60 "$admin/metrics" 2>/dev/null | sed -n 's/^cmon_proxy_fleet_refused_agents \([0-9]*\).*/\1/p'
+}
 up=0
 synced=""
 deadline=$(($(date +%s) + SYNC_TIMEOUT))
@@ -149,14 +155,22 @@ while (($(date +%s) < deadline)); do
   kill -0 "$proxy" 2>/dev/null || { tail -20 "$WORK/proxy.log" >&2; log "proxy died"; exit 1; }
   if curl -fsS -o /dev/null --max-time 30 "$admin/-/ready" 2>/dev/null; then
     up=$(up_agents)
-    if [[ "$up" == "$AGENTS" ]]; then synced=yes; break; fi
+    refused=$(refused_agents)
+    if [[ "$up" == "$((AGENTS - ${refused:-0}))" ]]; then synced=yes; break; fi
   fi
   sleep 2
 done
 t_sync=$(date +%s.%N)
 sync_s=$(awk -v a="$t_start" -v b="$t_sync" 'BEGIN{printf "%.1f", b - a}')
 fds=$(ls /proc/"$proxy"/fd | wc -l)
-if [[ -n "$synced" ]]; then
+if [[ -n "$synced" && "${refused:-0}" -gt 0 ]]; then
+  echo "sync: $up agents up ${sync_s}s after the proxy started, $refused refused (over its capacity of" \
+    "$(curl -fsS "$admin/metrics" | sed -n 's/^cmon_proxy_fleet_capacity_agents \([0-9]*\).*/\1/p') agents);" \
+    "proxy fds $fds (load $(load))"
+  curl -fsS "$admin/metrics" | grep -E '^cmon_proxy_(fleet_|max_fds|open_fds|fd_exhaustion)' | sed 's/^/  /'
+  echo "  proxy log: $(grep -c -i 'capacity\|descriptor' "$WORK/proxy.log" || true) lines on capacity/descriptors, first:"
+  grep -i -m3 'capacity\|descriptor' "$WORK/proxy.log" | cut -c1-300 | sed 's/^/    /' || true
+elif [[ -n "$synced" ]]; then
   echo "sync: all $AGENTS agents up ${sync_s}s after the proxy started (load $(load)); proxy fds $fds"
 else
   echo "sync: NOT synced after ${sync_s}s: $up of $AGENTS agents up; proxy fds $fds of $FD_LIMIT (load $(load))"
@@ -164,6 +178,10 @@ fi
 instances=$(curl -fsS --max-time 60 "$admin/status" | jq .instances || echo "?")
 echo "inventory: $instances instances"
 
+if ((SETTLE_SECONDS > 0)); then
+  log "settling ${SETTLE_SECONDS}s after sync"
+  sleep "$SETTLE_SECONDS"
+fi
 gc_from=$(wc -l <"$WORK/gc.log")
 sim_cpu0=0
 for p in "${sim_pids[@]}"; do sim_cpu0=$((sim_cpu0 + $(sed 's/.*) //' /proc/"$p"/stat | awk '{print $12 + $13}'))); done
@@ -179,7 +197,7 @@ for p in "${sim_pids[@]}"; do sim_cpu1=$((sim_cpu1 + $(sed 's/.*) //' /proc/"$p"
 gc_tail=$(tail -n +"$((gc_from + 1))" "$WORK/gc.log")
 # live heap: a class histogram forces a full collection, so it is taken after the GC window
 live_mib=$(jcmd "$proxy" GC.class_histogram 2>/dev/null | awk '/^Total/{printf "%.0f", $3 / 1048576}')
-heap_used=$(jcmd "$proxy" GC.heap_info 2>/dev/null | awk '/garbage-first heap|def new generation|PSYoungGen/{print; exit}')
+heap_used=$(jcmd "$proxy" GC.heap_info 2>/dev/null | awk '/garbage-first heap|def new generation|PSYoungGen|Shenandoah Heap/{getline x; print $0 " " x; exit}')
 cat "$WORK/probe.out" | sed 's/^/probe: /'
 pauses() { # stdin: unified GC log lines -> "n=N max_ms=M young_max_ms=Y"
   awk '/Pause/ && /ms$/ { v = $NF; sub(/ms$/, "", v); v += 0; n++; if (v > m) m = v; if (/Young/ && v > y) y = v }
@@ -199,9 +217,9 @@ v() { sed -n "s/^$1=//p" "$WORK/probe.out"; }
 echo
 echo "| $AGENTS agents ($((AGENTS * INSTANCES)) inst.) | measured (load $load_measure) |"
 echo "| --- | --- |"
-echo "| RSS after ${IDLE_SECONDS} s idle | $rss_mib MiB (live heap $live_mib MiB) |"
+echo "| RSS after ${SETTLE_SECONDS} s settling and ${IDLE_SECONDS} s idle | $rss_mib MiB (live heap $live_mib MiB) |"
 echo "| CPU while idle | $(v idle_cpu_pct) % of a core, bursts $(v idle_cpu_max_1s_pct) % |"
-echo "| discovery, $big_login ($BIG inst.), $(v discover_n) requests over ${DISCOVER_SECONDS} s | p50 $(v discover_p50_ms) ms, p99 $(v discover_p99_ms) ms, max $(v discover_max_ms) ms; answers: $(v discover_containers) containers, $(v discover_failures) failed |"
+echo "| discovery, $big_login ($BIG inst.), $(v discover_n) requests over ${DISCOVER_SECONDS} s | p50 $(v discover_p50_ms) ms, p99 $(v discover_p99_ms) ms, max $(v discover_max_ms) ms; answers: $(v discover_containers) containers, $(v discover_failures) failed; the first one (fills the cache) $(v discover_first_ms) ms; proxy-side: $(v discover_server_le_10ms) of $(v discover_server_n) in ≤ 10 ms, $(v discover_server_le_2_5ms) in ≤ 2.5 ms |"
 echo "| GC pauses (window / since start) | $(sed 's/.*max_ms=\([0-9.]*\) young_max_ms=\([0-9.]*\)/max \1 ms, young \2 ms/' <<<"$gc_window") / $(sed 's/.*max_ms=\([0-9.]*\) young_max_ms=\([0-9.]*\)/max \1 ms, young \2 ms/' <<<"$gc_all") |"
 echo "| admin /-/healthy every 100 ms | max $(v healthy_max_ms) ms (idle part $(v healthy_idle_max_ms) ms), p99 $(v healthy_p99_ms) ms, $(v healthy_failures) of $(v healthy_n) failed |"
 echo "| sync | ${sync_s} s, $up of $AGENTS agents up, proxy fds $fds / $FD_LIMIT |"

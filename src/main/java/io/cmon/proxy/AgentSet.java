@@ -88,7 +88,12 @@ final class AgentSet {
                 .setInternalBlockingPoolSize(1).setPreferNativeTransport(true);
         this.loops = java.util.concurrent.CompletableFuture.supplyAsync(() -> Vertx.vertx(options)).join();
         try {
-            this.client = loops.createHttpClient(clientOptions.setKeepAlive(true), new PoolOptions().setHttp1MaxSize(1));
+            // no pool cleaner: it visits every agent's pool each second (10,000 agents: 10,000 pool tasks a second,
+            // most of an idle proxy's event-loop time), to close keep-alive connections idle past their timeout,
+            // and a watcher's connection is never idle (a long-poll is always open on it). A connection left by a
+            // stopped watcher is closed by the agent's own idle timeout.
+            this.client = loops.createHttpClient(clientOptions.setKeepAlive(true),
+                    new PoolOptions().setHttp1MaxSize(1).setCleanerPeriod(0));
             this.dns = agentDns(registry);
         } catch (RuntimeException e) {
             loops.close();

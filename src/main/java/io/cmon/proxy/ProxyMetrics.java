@@ -45,44 +45,36 @@ public final class ProxyMetrics {
                 .help("1 when the last attempt to reach the agent succeeded")
                 .labelNames("agent", "server_uuid")
                 .callback(cb -> {
-                    if (inventory.agentEndpoints().size() > perAgentMax) return;
+                    if (inventory.agentCount() > perAgentMax) return;
                     for (AgentView a : inventory.agents()) {
                         cb.call(a.up() ? 1 : 0, a.endpoint().toString(), a.serverUuid() == null ? "" : a.serverUuid());
                     }
                 }).register(registry);
         GaugeWithCallback.builder().name("cmon_proxy_agent_watch_lag_seconds")
-                .help("Seconds since the agent's instance list last answered (long-polls answer at least every 30 s)")
+                .help("Seconds since the agent's instance list last answered (long-polls answer at least every 60 s)")
                 .labelNames("agent")
                 .callback(cb -> {
-                    if (inventory.agentEndpoints().size() > perAgentMax) return;
+                    if (inventory.agentCount() > perAgentMax) return;
                     long now = clockMs.getAsLong();
                     for (AgentView a : inventory.agents()) {
                         if (a.lastAnswerMs() > 0) cb.call((now - a.lastAnswerMs()) / 1000.0, a.endpoint().toString());
                     }
                 }).register(registry);
-        // fleet-wide summaries, whatever the size: one walk of the agents per scrape
+        // fleet-wide summaries, whatever the size: one walk of the agents, no copy, no sort (sorting 10,000 agents'
+        // views for each of these took the admin listener up to 2 s per scrape, and /-/healthy waited behind it)
         GaugeWithCallback.builder().name("cmon_proxy_agents")
                 .help("Agents the proxy follows, by state (up: the last attempt succeeded)")
                 .labelNames("state")
                 .callback(cb -> {
-                    long up = 0;
-                    long all = 0;
-                    for (AgentView a : inventory.agents()) {
-                        all++;
-                        if (a.up()) up++;
-                    }
-                    cb.call(up, "up");
-                    cb.call(all - up, "down");
+                    FleetInventory.AgentSummary s = inventory.agentSummary();
+                    cb.call(s.up(), "up");
+                    cb.call(s.all() - s.up(), "down");
                 }).register(registry);
         GaugeWithCallback.builder().name("cmon_proxy_agent_watch_lag_max_seconds")
                 .help("The largest cmon_proxy_agent_watch_lag_seconds over all agents that answered once")
                 .callback(cb -> {
-                    long now = clockMs.getAsLong();
-                    long oldest = Long.MAX_VALUE;
-                    for (AgentView a : inventory.agents()) {
-                        if (a.lastAnswerMs() > 0) oldest = Math.min(oldest, a.lastAnswerMs());
-                    }
-                    if (oldest != Long.MAX_VALUE) cb.call((now - oldest) / 1000.0);
+                    long oldest = inventory.agentSummary().oldestAnswerMs();
+                    if (oldest > 0) cb.call((clockMs.getAsLong() - oldest) / 1000.0);
                 }).register(registry);
         GaugeWithCallback.builder().name("cmon_proxy_inventory_instances")
                 .help("Instances known across all agents")
@@ -92,7 +84,7 @@ public final class ProxyMetrics {
                 .callback(cb -> cb.call(inventory.ownerCount())).register(registry);
         GaugeWithCallback.builder().name("cmon_proxy_inventory_agents")
                 .help("Agents the proxy follows")
-                .callback(cb -> cb.call(inventory.agents().size())).register(registry);
+                .callback(cb -> cb.call(inventory.agentCount())).register(registry);
         GaugeWithCallback.builder().name("cmon_proxy_inventory_synced")
                 .help("1 when discovery answers: the agent list is known, every agent was tried, one answered (else 503)")
                 .callback(cb -> cb.call(inventory.synced() ? 1 : 0)).register(registry);

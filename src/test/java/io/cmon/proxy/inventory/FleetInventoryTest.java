@@ -123,6 +123,20 @@ class FleetInventoryTest {
     }
 
     @Test
+    void theAgentSummaryCountsUpAndDownAgentsAndFindsTheOldestAnswer() {
+        FleetInventory inv = known(new FleetInventory());
+        assertThat(inv.agentSummary()).isEqualTo(new FleetInventory.AgentSummary(0, 0, 0));
+        inv.addAgent(A1);
+        inv.addAgent(A2);
+        inv.addAgent(new HostPort("127.0.0.3", 9164)); // never answers
+        inv.update(A1, page("aaaaaaaa-0000-4000-8000-000000000001", 1, entry(I1, "alice")), 500);
+        inv.update(A2, page("aaaaaaaa-0000-4000-8000-000000000002", 1, entry(I2, "alice")), 200);
+        inv.markDown(A2, "refused");
+        assertThat(inv.agentSummary()).isEqualTo(new FleetInventory.AgentSummary(3, 1, 200));
+        assertThat(inv.agentCount()).isEqualTo(3);
+    }
+
+    @Test
     void downAgentKeepsItsInstancesListed() {
         FleetInventory inv = known(new FleetInventory());
         inv.addAgent(A1);

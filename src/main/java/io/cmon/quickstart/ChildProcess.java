@@ -46,7 +46,9 @@ final class ChildProcess {
             Path log = logs.resolve(name + ".log");
             ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile())
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-            if (!cmonArgs.isEmpty()) io.cmon.cli.JvmOptions.environment(cmonArgs.get(0)).forEach(builder.environment()::putIfAbsent);
+            if (!cmonArgs.isEmpty()) { // the role's environment (the agent's malloc arenas), unless already set
+                io.cmon.cli.JvmOptions.environment(cmonArgs.get(0)).forEach(builder.environment()::putIfAbsent);
+            }
             Process p = builder.start();
             Files.writeString(pidFile, Long.toString(p.pid()));
             return new ChildProcess(name, p, log, pidFile);

@@ -44,8 +44,12 @@ final class ChildProcess {
             command.add("io.cmon.cli.Main");
             command.addAll(cmonArgs);
             Path log = logs.resolve(name + ".log");
-            Process p = new ProcessBuilder(command).directory(workDir.toFile())
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile())
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            if (!cmonArgs.isEmpty()) { // the role's environment (the agent's malloc arenas), unless already set
+                io.cmon.cli.JvmOptions.environment(cmonArgs.get(0)).forEach(builder.environment()::putIfAbsent);
+            }
+            Process p = builder.start();
             Files.writeString(pidFile, Long.toString(p.pid()));
             return new ChildProcess(name, p, log, pidFile);
         } catch (IOException e) {

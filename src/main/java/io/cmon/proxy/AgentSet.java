@@ -88,10 +88,11 @@ final class AgentSet {
                 .setInternalBlockingPoolSize(1).setPreferNativeTransport(true);
         this.loops = java.util.concurrent.CompletableFuture.supplyAsync(() -> Vertx.vertx(options)).join();
         try {
-            // the pool cleaner closes connections left idle past the keep-alive timeout; it visits every agent's
-            // pool per round, so once a second (Vert.x's default) it was 10,000 pool tasks a second at 10,000
-            // agents, ~2 % of a core on an idle proxy (measured). A watcher's connection is never idle (a long-poll is
-            // always open on it): every 15 s is enough for the few connections left over (a stopped watcher's)
+            // the pool cleaner closes connections left idle past the keep-alive timeout. It visits every agent's
+            // pool per round: once a second (Vert.x's default) that was 10,000 pool tasks a second at 10,000
+            // agents, about 2 % of a core on an idle proxy (a rough comparison). A watcher's connection is never
+            // idle (a long-poll is always open on it), so every 15 s is enough for the few left over (a stopped
+            // watcher's). Off entirely, a 20,000-agent run found agents holding two connections each (PERFORMANCE.md)
             this.client = loops.createHttpClient(clientOptions.setKeepAlive(true),
                     new PoolOptions().setHttp1MaxSize(1).setCleanerPeriod(15_000));
             this.dns = agentDns(registry);

@@ -1,5 +1,8 @@
 package io.cmon.testing;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cmon.api.InstancesPage;
+
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -12,7 +15,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The real {@code cmon agent} as a separate JVM running the shaded jar (failsafe's {@code cmon.jar} property, else
@@ -28,6 +34,8 @@ import java.util.concurrent.TimeUnit;
 public final class AgentProcess implements AutoCloseable {
 
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(20);
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .disable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     private final Process process;
     private final int port;
@@ -149,6 +157,31 @@ public final class AgentProcess implements AutoCloseable {
         HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(10));
         if (headers.length > 0) b.headers(headers);
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** {@code GET /v1/instances}, which must answer 200, as the page it lists. */
+    public InstancesPage instances() throws IOException, InterruptedException {
+        HttpResponse<String> r = get("/v1/instances");
+        if (r.statusCode() != 200) throw new AssertionError("/v1/instances: HTTP " + r.statusCode() + ": " + r.body());
+        return JSON.readValue(r.body(), InstancesPage.class);
+    }
+
+    /** The instance with this uuid as {@code /v1/instances} lists it now, if it does. */
+    public Optional<InstancesPage.Entry> listed(String uuid) throws IOException, InterruptedException {
+        return instances().instances().stream().filter(e -> e.vmUuid().equals(uuid)).findFirst();
+    }
+
+    /** {@code GET /v1/<uuid>/metrics}, which must answer 200: the exposition text. */
+    public String metrics(String uuid) throws IOException, InterruptedException {
+        HttpResponse<String> r = get("/v1/" + uuid + "/metrics");
+        if (r.statusCode() != 200) throw new AssertionError(uuid + " metrics: HTTP " + r.statusCode() + ": " + r.body());
+        return r.body();
+    }
+
+    /** The value of one sample (its name and labels as written) in a Prometheus text; NaN when it is not there. */
+    public static double sample(String text, String series) {
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + " (\\S+)$").matcher(text);
+        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
     }
 
     public HttpResponse<byte[]> getBytes(String path, String... headers) throws IOException, InterruptedException {

@@ -1,7 +1,5 @@
 package io.cmon.agent.runtime;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cmon.api.InstancesPage;
 import io.cmon.testing.AgentProcess;
 import org.junit.jupiter.api.AfterAll;
@@ -10,17 +8,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -31,8 +25,6 @@ import static org.awaitility.Awaitility.await;
  */
 class ContainerdSourceIT {
 
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     private static final String NS = "k8s.io";
     private static final Duration ONE_SECOND = Duration.ofSeconds(1);
 
@@ -59,11 +51,11 @@ class ContainerdSourceIT {
         String warm = ContainerMapping.uuidOfContainerId(warmId);
         containerd.runDetached(NS, warmId, podLabels("warm", "up", "c", "warm-up"), "sleep", "300");
         long t1 = System.nanoTime();
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20)).until(() -> listed(warm).isPresent());
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20)).until(() -> agent.listed(warm).isPresent());
         long t2 = System.nanoTime();
         containerd.remove(NS, warmId);
         long t3 = System.nanoTime();
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20)).until(() -> listed(warm).isEmpty());
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20)).until(() -> agent.listed(warm).isEmpty());
         System.out.printf("cold agent: listed %d ms after ctr run returned, forgotten %d ms after deletion%n",
                 (t2 - t1) / 1_000_000, (System.nanoTime() - t3) / 1_000_000);
     }
@@ -112,30 +104,9 @@ class ContainerdSourceIT {
         return ContainerMapping.uuidOfContainerId(id);
     }
 
-    private static InstancesPage instances() throws IOException, InterruptedException {
-        HttpResponse<String> r = agent.get("/v1/instances");
-        assertThat(r.statusCode()).isEqualTo(200);
-        return JSON.readValue(r.body(), InstancesPage.class);
-    }
-
-    private static Optional<InstancesPage.Entry> listed(String uuid) throws IOException, InterruptedException {
-        return instances().instances().stream().filter(e -> e.vmUuid().equals(uuid)).findFirst();
-    }
-
     private static InstancesPage.Source health() throws IOException, InterruptedException {
-        return instances().server().sources().stream().filter(s -> s.name().equals("containerd")).findFirst()
+        return agent.instances().server().sources().stream().filter(s -> s.name().equals("containerd")).findFirst()
                 .orElseThrow();
-    }
-
-    private static double value(String text, String series) {
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + " (\\S+)$").matcher(text);
-        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
-    }
-
-    private static String metrics(String uuid) throws IOException, InterruptedException {
-        HttpResponse<String> r = agent.get("/v1/" + uuid + "/metrics");
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        return r.body();
     }
 
     // --- tests ---------------------------------------------------------------------------------------------
@@ -154,11 +125,11 @@ class ContainerdSourceIT {
                         "--cpu-period", "100000")), "sh", "-c", "while :; do :; done");
         long returned = System.nanoTime();
 
-        await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10)).until(() -> listed(uuid).isPresent());
+        await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10)).until(() -> agent.listed(uuid).isPresent());
         System.out.printf("ctr run took %d ms → listed %d ms after it returned%n", (returned - started) / 1_000_000,
                 (System.nanoTime() - returned) / 1_000_000);
 
-        InstancesPage.Entry e = listed(uuid).orElseThrow();
+        InstancesPage.Entry e = agent.listed(uuid).orElseThrow();
         assertThat(e.vmOwnerUuid()).isEqualTo("alice");
         assertThat(e.vmAlias()).isEqualTo("web-0/app");
         assertThat(e.groups()).containsExactly("alice", "web-0");
@@ -166,16 +137,16 @@ class ContainerdSourceIT {
         assertThat(e.state()).isEqualTo("running");
         assertThat(e.vmImageUuid()).isEqualTo(PrivateContainerd.IMAGE);
         // the pod's sandbox (pause) container started first, and is no instance
-        assertThat(listed(sandboxUuid)).isEmpty();
+        assertThat(agent.listed(sandboxUuid)).isEmpty();
         assertThat(agent.get("/v1/" + sandboxUuid + "/metrics").statusCode()).isEqualTo(404);
 
-        String first = metrics(uuid);
+        String first = agent.metrics(uuid);
         Thread.sleep(1500); // > the cpu collector's 1 s TTL
-        String second = metrics(uuid);
-        System.out.printf("cpu_user_usage: %.0f → %.0f ns over 1.5 s%n", value(first, "cpu_user_usage"),
-                value(second, "cpu_user_usage"));
-        assertThat(value(second, "cpu_user_usage") - value(first, "cpu_user_usage")).isGreaterThan(50_000_000);
-        assertThat(value(second, "cpu_quota_seconds")).isEqualTo(0.02);
+        String second = agent.metrics(uuid);
+        System.out.printf("cpu_user_usage: %.0f → %.0f ns over 1.5 s%n", AgentProcess.sample(first, "cpu_user_usage"),
+                AgentProcess.sample(second, "cpu_user_usage"));
+        assertThat(AgentProcess.sample(second, "cpu_user_usage") - AgentProcess.sample(first, "cpu_user_usage")).isGreaterThan(50_000_000);
+        assertThat(AgentProcess.sample(second, "cpu_quota_seconds")).isEqualTo(0.02);
         assertThat(health().up()).isTrue();
         assertThat(health().eventsSeen()).isPositive();
     }
@@ -185,7 +156,7 @@ class ContainerdSourceIT {
         String id = criId();
         String uuid = run(id, podLabels("alice", "job-1", "worker", java.util.UUID.randomUUID().toString()),
                 "sleep", "300");
-        await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10)).until(() -> listed(uuid).isPresent());
+        await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10)).until(() -> agent.listed(uuid).isPresent());
         // the first scrape of a cold agent on a loaded machine may take more than a second: not what is timed here
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
                 .until(() -> agent.get("/v1/" + uuid + "/metrics").statusCode() == 200);
@@ -195,7 +166,7 @@ class ContainerdSourceIT {
         await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10))
                 .until(() -> agent.get("/v1/" + uuid + "/metrics").statusCode() == 404);
         System.out.printf("container deleted → 404: %d ms%n", (System.nanoTime() - removed) / 1_000_000);
-        assertThat(listed(uuid)).isEmpty();
+        assertThat(agent.listed(uuid)).isEmpty();
     }
 
     @Test
@@ -207,7 +178,7 @@ class ContainerdSourceIT {
         String gone = run(goneId, podLabels("alice", "db-1", "db", java.util.UUID.randomUUID().toString()),
                 "sleep", "300");
         await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10))
-                .until(() -> listed(kept).isPresent() && listed(gone).isPresent());
+                .until(() -> agent.listed(kept).isPresent() && agent.listed(gone).isPresent());
         long resyncsBefore = health().resyncs();
 
         containerd.kill();
@@ -215,7 +186,7 @@ class ContainerdSourceIT {
         InstancesPage.Source down = health();
         System.out.printf("containerd down: %s%n", down);
         assertThat(down.lastError()).contains("UNAVAILABLE");
-        assertThat(listed(kept)).isPresent(); // the last known state stays while the daemon is away
+        assertThat(agent.listed(kept)).isPresent(); // the last known state stays while the daemon is away
 
         long restarting = System.nanoTime();
         containerd.start();
@@ -225,16 +196,16 @@ class ContainerdSourceIT {
                 (answering - restarting) / 1_000_000, (System.nanoTime() - answering) / 1_000_000);
         assertThat(health().resyncs()).isGreaterThan(resyncsBefore);
         // the containers ran on under their shims
-        assertThat(listed(kept)).map(InstancesPage.Entry::state).contains("running");
+        assertThat(agent.listed(kept)).map(InstancesPage.Entry::state).contains("running");
         assertThat(agent.get("/v1/" + kept + "/metrics").statusCode()).isEqualTo(200);
 
         // and the event stream is followed again
         containerd.remove(NS, goneId);
-        await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10)).until(() -> listed(gone).isEmpty());
+        await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10)).until(() -> agent.listed(gone).isEmpty());
         String freshId = criId();
         String fresh = run(freshId, podLabels("alice", "db-2", "db", java.util.UUID.randomUUID().toString()),
                 "sleep", "300");
-        await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10)).until(() -> listed(fresh).isPresent());
+        await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10)).until(() -> agent.listed(fresh).isPresent());
     }
 
     private static List<String> concat(List<String> a, List<String> b) {

@@ -1,6 +1,5 @@
 package io.cmon.agent.runtime;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cmon.api.InstancesPage;
 import io.cmon.testing.AgentProcess;
 import io.cmon.testing.LxcContainer;
@@ -8,15 +7,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -29,7 +23,6 @@ import static org.awaitility.Awaitility.await;
  */
 class LxcDeclaredIT {
 
-    static final ObjectMapper JSON = new ObjectMapper();
     static final String UUID_ALICE = UUID.randomUUID().toString();
     static LxcContainer lxc;
     static AgentProcess agent;
@@ -61,33 +54,12 @@ class LxcDeclaredIT {
         if (lxc != null) lxc.close();
     }
 
-    static InstancesPage instances() throws IOException, InterruptedException {
-        HttpResponse<String> r = agent.get("/v1/instances");
-        assertThat(r.statusCode()).isEqualTo(200);
-        return JSON.readValue(r.body(), InstancesPage.class);
-    }
-
-    static Optional<InstancesPage.Entry> listed(String uuid) throws IOException, InterruptedException {
-        return instances().instances().stream().filter(e -> e.vmUuid().equals(uuid)).findFirst();
-    }
-
-    static double value(String text, String series) {
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + " (\\S+)$").matcher(text);
-        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
-    }
-
-    static String metrics(String uuid) throws IOException, InterruptedException {
-        HttpResponse<String> r = agent.get("/v1/" + uuid + "/metrics");
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        return r.body();
-    }
-
     @Test
     void containerDeclaredByNameHasMetricsAndStaysOneInstanceWithANewPidAcrossStopAndStart() throws Exception {
         long firstPid = lxc.initPid();
         await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50))
-                .until(() -> listed(UUID_ALICE).map(e -> e.state().equals("running")).orElse(false));
-        InstancesPage.Entry e = listed(UUID_ALICE).orElseThrow();
+                .until(() -> agent.listed(UUID_ALICE).map(e -> e.state().equals("running")).orElse(false));
+        InstancesPage.Entry e = agent.listed(UUID_ALICE).orElseThrow();
         assertThat(e.vmAlias()).isEqualTo(lxc.name());
         assertThat(e.vmOwnerUuid()).isEqualTo("alice");
         assertThat(e.vmBrand()).isEqualTo("lxc");
@@ -97,32 +69,32 @@ class LxcDeclaredIT {
         assertThat(inventory.byUuid(UUID_ALICE).orElseThrow().cgroup()).isEqualTo("/lxc.payload." + lxc.name());
 
         // cpu counters are the container's: work done inside (lxc-attach joins its cgroup) shows in them
-        double before = value(metrics(UUID_ALICE), "cpu_user_usage");
+        double before = AgentProcess.sample(agent.metrics(UUID_ALICE), "cpu_user_usage");
         lxc.attach("sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done");
         Thread.sleep(1100); // > the cpu collector's 1 s TTL
-        String after = metrics(UUID_ALICE);
-        System.out.printf("cpu_user_usage: %.0f → %.0f ns%n", before, value(after, "cpu_user_usage"));
-        assertThat(value(after, "cpu_user_usage") - before).isGreaterThan(10_000_000);
+        String after = agent.metrics(UUID_ALICE);
+        System.out.printf("cpu_user_usage: %.0f → %.0f ns%n", before, AgentProcess.sample(after, "cpu_user_usage"));
+        assertThat(AgentProcess.sample(after, "cpu_user_usage") - before).isGreaterThan(10_000_000);
         assertThat(after).contains("cpu_metrics_available_boolean 1.0", "mem_agg_usage ");
 
         lxc.stop();
         long stopped = System.nanoTime();
         await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20))
-                .until(() -> listed(UUID_ALICE).map(x -> x.state().equals("stopped")).orElse(false));
+                .until(() -> agent.listed(UUID_ALICE).map(x -> x.state().equals("stopped")).orElse(false));
         System.out.printf("lxc-stop returned → stopped: %d ms%n", (System.nanoTime() - stopped) / 1_000_000);
 
         lxc.start();
         long secondPid = lxc.initPid();
         long started = System.nanoTime();
         await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20))
-                .until(() -> listed(UUID_ALICE).map(x -> x.state().equals("running")).orElse(false));
+                .until(() -> agent.listed(UUID_ALICE).map(x -> x.state().equals("running")).orElse(false));
         System.out.printf("lxc-start returned → running: %d ms%n", (System.nanoTime() - started) / 1_000_000);
         await().atMost(Duration.ofSeconds(3)).until(() -> inventory.byUuid(UUID_ALICE)
                 .map(i -> i.pid() == secondPid).orElse(false));
         assertThat(secondPid).isNotEqualTo(firstPid).isPositive();
-        assertThat(metrics(UUID_ALICE)).contains("cpu_user_usage ");
+        assertThat(agent.metrics(UUID_ALICE)).contains("cpu_user_usage ");
 
-        InstancesPage.Source health = instances().server().sources().stream()
+        InstancesPage.Source health = agent.instances().server().sources().stream()
                 .filter(s -> s.name().equals("declared")).findFirst().orElseThrow();
         assertThat(health.up()).isTrue();
         assertThat(health.lastError()).isNull();

@@ -1,6 +1,5 @@
 package io.cmon.agent.runtime;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cmon.api.InstancesPage;
 import io.cmon.testing.AgentProcess;
 import io.cmon.testing.DockerCli;
@@ -11,15 +10,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -31,7 +27,6 @@ import static org.awaitility.Awaitility.await;
  */
 class PodmanSourceIT {
 
-    static final ObjectMapper JSON = new ObjectMapper();
     static final Duration ONE_SECOND = Duration.ofSeconds(1);
     static PodmanService podman;
     static AgentProcess agent;
@@ -61,29 +56,8 @@ class PodmanSourceIT {
         podman.removeAll();
     }
 
-    static InstancesPage instances() throws IOException, InterruptedException {
-        HttpResponse<String> r = agent.get("/v1/instances");
-        assertThat(r.statusCode()).isEqualTo(200);
-        return JSON.readValue(r.body(), InstancesPage.class);
-    }
-
-    static Optional<InstancesPage.Entry> listed(String uuid) throws IOException, InterruptedException {
-        return instances().instances().stream().filter(e -> e.vmUuid().equals(uuid)).findFirst();
-    }
-
     static Optional<InstancesPage.Source> source() throws IOException, InterruptedException {
-        return instances().server().sources().stream().filter(s -> s.name().equals("podman")).findFirst();
-    }
-
-    static double value(String text, String series) {
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + " (\\S+)$").matcher(text);
-        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
-    }
-
-    static String metrics(String uuid) throws IOException, InterruptedException {
-        HttpResponse<String> r = agent.get("/v1/" + uuid + "/metrics");
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        return r.body();
+        return agent.instances().server().sources().stream().filter(s -> s.name().equals("podman")).findFirst();
     }
 
     @Test
@@ -95,10 +69,10 @@ class PodmanSourceIT {
         String uuid = DockerCli.uuidOf(id);
 
         await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10))
-                .until(() -> listed(uuid).map(e -> e.state().equals("running")).orElse(false));
+                .until(() -> agent.listed(uuid).map(e -> e.state().equals("running")).orElse(false));
         System.out.printf("podman run returned → listed running: %d ms%n", (System.nanoTime() - returned) / 1_000_000);
 
-        InstancesPage.Entry e = listed(uuid).orElseThrow();
+        InstancesPage.Entry e = agent.listed(uuid).orElseThrow();
         assertThat(e.vmOwnerUuid()).isEqualTo("alice");
         assertThat(e.vmAlias()).isEqualTo(name);
         assertThat(e.vmBrand()).isEqualTo("podman");
@@ -112,20 +86,20 @@ class PodmanSourceIT {
         String id = podman.runDetached(List.of("--cpus", "0.2", "--label", "cmon.owner=alice"),
                 "sh", "-c", "while :; do :; done");
         String uuid = DockerCli.uuidOf(id);
-        await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10)).until(() -> listed(uuid).isPresent());
+        await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10)).until(() -> agent.listed(uuid).isPresent());
         // where Podman put it: the cgroupfs manager's libpod_parent on this v1 host
         String pid = podman.run("inspect", "--format", "{{.State.Pid}}", id);
         assertThat(Files.readString(Path.of("/proc", pid, "cgroup")))
                 .contains("cpuacct:/libpod_parent/libpod-" + id);
 
-        double first = value(metrics(uuid), "cpu_user_usage");
+        double first = AgentProcess.sample(agent.metrics(uuid), "cpu_user_usage");
         Thread.sleep(1500); // > the cpu collector's 1 s TTL
-        String second = metrics(uuid);
+        String second = agent.metrics(uuid);
 
-        double grown = value(second, "cpu_user_usage") - first;
+        double grown = AgentProcess.sample(second, "cpu_user_usage") - first;
         System.out.printf("cpu_user_usage grew %.0f ns over 1.5 s%n", grown);
         assertThat(grown).isGreaterThan(50_000_000); // ≥ 50 ms of the ~300 ms allowed
-        assertThat(value(second, "cpu_quota_seconds")).isEqualTo(0.02); // --cpus 0.2 of a 100 ms period
+        assertThat(AgentProcess.sample(second, "cpu_quota_seconds")).isEqualTo(0.02); // --cpus 0.2 of a 100 ms period
         assertThat(second).contains("cpu_metrics_available_boolean 1.0", "mem_agg_usage ");
     }
 
@@ -133,7 +107,7 @@ class PodmanSourceIT {
     void removedContainerAnswers404WithinOneSecond() throws Exception {
         String id = podman.runDetached(List.of("--label", "cmon.owner=alice"), "sleep", "300");
         String uuid = DockerCli.uuidOf(id);
-        await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(20)).until(() -> listed(uuid).isPresent());
+        await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(20)).until(() -> agent.listed(uuid).isPresent());
         assertThat(agent.get("/v1/" + uuid + "/metrics").statusCode()).isEqualTo(200);
 
         podman.remove(id);
@@ -149,12 +123,12 @@ class PodmanSourceIT {
         String id = podman.runDetached(List.of("--label", "cmon.owner=alice"), "sleep", "300");
         String uuid = DockerCli.uuidOf(id);
         await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(20))
-                .until(() -> listed(uuid).map(e -> e.state().equals("running")).orElse(false));
+                .until(() -> agent.listed(uuid).map(e -> e.state().equals("running")).orElse(false));
 
         podman.run("stop", "-t", "0", id);
 
         await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(20))
-                .until(() -> listed(uuid).map(e -> e.state().equals("exited")).orElse(false));
+                .until(() -> agent.listed(uuid).map(e -> e.state().equals("exited")).orElse(false));
     }
 
     @Test
@@ -164,7 +138,7 @@ class PodmanSourceIT {
         String kept = DockerCli.uuidOf(keptId);
         String gone = DockerCli.uuidOf(goneId);
         await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(20))
-                .until(() -> listed(kept).isPresent() && listed(gone).isPresent());
+                .until(() -> agent.listed(kept).isPresent() && agent.listed(gone).isPresent());
         long resyncsBefore = source().orElseThrow().resyncs();
 
         podman.killService();
@@ -175,22 +149,22 @@ class PodmanSourceIT {
         podman.remove(goneId);
         String bornId = podman.runDetached(List.of("--label", "cmon.owner=bob"), "sleep", "300");
         String born = DockerCli.uuidOf(bornId);
-        assertThat(listed(gone)).isPresent(); // last known state is kept while the API is away
+        assertThat(agent.listed(gone)).isPresent(); // last known state is kept while the API is away
 
         long restarting = System.nanoTime();
         podman.startService();
         long answering = System.nanoTime();
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
-                .until(() -> listed(born).isPresent() && listed(gone).isEmpty() && listed(kept).isPresent()
+                .until(() -> agent.listed(born).isPresent() && agent.listed(gone).isEmpty() && agent.listed(kept).isPresent()
                         && source().orElseThrow().up());
         System.out.printf("podman service restarted → answers after %d ms → inventory matches %d ms later%n",
                 (answering - restarting) / 1_000_000, (System.nanoTime() - answering) / 1_000_000);
-        assertThat(listed(born).orElseThrow().vmOwnerUuid()).isEqualTo("bob");
+        assertThat(agent.listed(born).orElseThrow().vmOwnerUuid()).isEqualTo("bob");
         assertThat(source().orElseThrow().resyncs()).isGreaterThan(resyncsBefore);
 
         // followed live again
         String freshId = podman.runDetached(List.of("--label", "cmon.owner=alice"), "sleep", "300");
         await().atMost(ONE_SECOND).pollInterval(Duration.ofMillis(10))
-                .until(() -> listed(DockerCli.uuidOf(freshId)).isPresent());
+                .until(() -> agent.listed(DockerCli.uuidOf(freshId)).isPresent());
     }
 }

@@ -14,7 +14,8 @@
 # process (each needs ~2 fds per agent; one process cannot hold 10,000 under a 20,000 fd limit); IDLE_SECONDS=60;
 # DISCOVER_REQUESTS=60 DISCOVER_SECONDS=30; SETTLE_SECONDS=120 (between sync and the idle window: the JIT's
 # compilations of the first minutes and the first GC cycles after sync are start-up, not idle cost); SYNC_TIMEOUT=600 (wall-clock seconds; past it the run measures anyway and says so); RECOVER_TO (default AGENTS/2 when AGENTS exceeds the
-# proxy's fd limit, else none); PROXY_JAVA_OPTS (the proxy JVM, after its defaults); SIM_JAVA_OPTS; KEEP_WORK=1.
+# proxy's fd limit, else none); SIM_MAX_WAIT=300s (the longest long-poll a simulated agent holds: the agent's cap;
+# 60s acts as agents before it); PROXY_JAVA_OPTS (the proxy JVM, after its defaults); SIM_JAVA_OPTS; KEEP_WORK=1.
 # Runs under flock /tmp/bench.lock (the machine is shared: one benchmark at a time). Loopback only (127.10.0.0/16
 # and up for the agents, 127.0.0.1 for the proxy).
 set -euo pipefail
@@ -38,6 +39,7 @@ DISCOVER_REQUESTS="${DISCOVER_REQUESTS:-60}"
 DISCOVER_SECONDS="${DISCOVER_SECONDS:-30}"
 SYNC_TIMEOUT="${SYNC_TIMEOUT:-600}"
 AGENT_PORT="${AGENT_PORT:-9164}"
+SIM_MAX_WAIT="${SIM_MAX_WAIT:-300s}"
 WORK="$(mktemp -d /tmp/cmon-fleet.XXXXXX)"
 PIDS=()
 
@@ -93,7 +95,7 @@ for ((s = 0; s < sims; s++)); do
   # shellcheck disable=SC2086
   java -Xms64m -Xmx1g -XX:+UseSerialGC ${SIM_JAVA_OPTS:-} -cp "$SIM_CLASSES:$JAR" io.cmon.bench.fleet.FleetSim \
     --agents "$count" --first "$first" --total-agents "$AGENTS" --instances "$INSTANCES" --tenants "$TENANTS" \
-    --big "$BIG" --seed "$SEED" --port "$AGENT_PORT" --control "$cport" --event-loops 2 \
+    --big "$BIG" --seed "$SEED" --port "$AGENT_PORT" --control "$cport" --event-loops 2 --max-wait "$SIM_MAX_WAIT" \
     --write-agents "$WORK/agents-$s.txt" --write-accounts "$WORK/accounts.yaml" >"$WORK/sim-$s.log" 2>&1 &
   PIDS+=($!)
   sim_pids+=($!)
@@ -196,9 +198,12 @@ sim_cpu1=0
 for p in "${sim_pids[@]}"; do sim_cpu1=$((sim_cpu1 + $(sed 's/.*) //' /proc/"$p"/stat | awk '{print $12 + $13}'))); done
 gc_tail=$(tail -n +"$((gc_from + 1))" "$WORK/gc.log")
 # live heap: a class histogram forces a full collection, so it is taken after the GC window
-live_mib=$(jcmd "$proxy" GC.class_histogram 2>/dev/null | awk '/^Total/{printf "%.0f", $3 / 1048576}')
+jcmd "$proxy" GC.class_histogram >"$WORK/histogram.txt" 2>/dev/null || true
+live_mib=$(awk '/^Total/{printf "%.0f", $3 / 1048576}' "$WORK/histogram.txt")
 heap_used=$(jcmd "$proxy" GC.heap_info 2>/dev/null | awk '/garbage-first heap|def new generation|PSYoungGen|Shenandoah Heap/{getline x; print $0 " " x; exit}')
 cat "$WORK/probe.out" | sed 's/^/probe: /'
+# what the live heap is made of: its ten largest classes (MiB, instances, class)
+sed -n '4,13p' "$WORK/histogram.txt" | awk '{printf "live: %.1f MiB %d %s\n", $3 / 1048576, $2, $4}'
 pauses() { # stdin: unified GC log lines -> "n=N max_ms=M young_max_ms=Y"
   awk '/Pause/ && /ms$/ { v = $NF; sub(/ms$/, "", v); v += 0; n++; if (v > m) m = v; if (/Young/ && v > y) y = v }
        END { printf "n=%d max_ms=%.1f young_max_ms=%.1f", n, m, y }'

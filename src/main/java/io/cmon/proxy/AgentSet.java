@@ -93,7 +93,14 @@ final class AgentSet {
             // agents, about 2 % of a core on an idle proxy (a rough comparison). A watcher's connection is never
             // idle (a long-poll is always open on it), so every 15 s is enough for the few left over (a stopped
             // watcher's). Off entirely, a 20,000-agent run found agents holding two connections each (PERFORMANCE.md)
-            this.client = loops.createHttpClient(clientOptions.setKeepAlive(true),
+            // long-polls last minutes: a vanished agent host is noticed by the kernel's keep-alive probes
+            if (!loops.isNativeTransportEnabled()) {
+                LOG.warn("no native transport ({}): agents that vanish without closing their connections are noticed"
+                        + " after the kernel's keep-alive time (net.ipv4.tcp_keepalive_time) instead of {} s",
+                        loops.unavailableNativeTransportCause(),
+                        AgentWatcher.KeepAlive.DEFAULT.giveUpAfter().toSeconds());
+            }
+            this.client = loops.createHttpClient(AgentWatcher.KeepAlive.DEFAULT.applyTo(clientOptions.setKeepAlive(true)),
                     new PoolOptions().setHttp1MaxSize(1).setCleanerPeriod(15_000));
             this.dns = agentDns(registry);
         } catch (RuntimeException e) {

@@ -51,7 +51,8 @@ public final class ProxyMetrics {
                     }
                 }).register(registry);
         GaugeWithCallback.builder().name("cmon_proxy_agent_watch_lag_seconds")
-                .help("Seconds since the agent's instance list last answered (long-polls answer at least every 60 s)")
+                .help("Seconds since the agent's instance list last answered (long-polls answer at least every 300 s;"
+                        + " 60 s from agents before 300 s waits)")
                 .labelNames("agent")
                 .callback(cb -> {
                     if (inventory.agentCount() > perAgentMax) return;

@@ -7,6 +7,7 @@ import io.cmon.agent.collect.gz.GzMetrics;
 import io.cmon.agent.runtime.Instance;
 import io.cmon.agent.runtime.InstanceInventory;
 import io.cmon.agent.runtime.InstanceSource;
+import io.cmon.agent.runtime.SourceHealth;
 import io.cmon.api.InstancesAnswer;
 import io.cmon.api.InstancesPage;
 import io.cmon.config.AgentConfig;
@@ -97,7 +98,19 @@ public final class AgentHttpServer {
     private final Counter connectionsClosed;
     private final Counter longPollsRefused;
     private final Counter tlsRefused;
+    /**
+     * Long-polls waiting for a change: a source whose health changes ends them early, so that proxies, whose polls
+     * last minutes, show "docker down" within {@link #HEALTH_CHECK} instead of at the wait's end.
+     */
+    private final java.util.Set<CompletableFuture<InstanceInventory.Snapshot>> parked =
+            java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** The sources' health as long-polls last saw it (name, up, last error). Guarded by this. */
+    private List<List<Object>> lastHealth;
+    private long healthTimer = -1;
     private HttpServer http;
+
+    /** How often the sources' health is compared with what waiting long-polls were told. */
+    static final Duration HEALTH_CHECK = Duration.ofSeconds(5);
 
     /**
      * @param workers the collection pool: gz reads run there
@@ -200,11 +213,38 @@ public final class AgentHttpServer {
         http = vertx.createHttpServer(options);
         guard.attach(http);
         http.requestHandler(guard.wrap(this::handle));
+        synchronized (this) {
+            lastHealth = healthSignature();
+        }
+        healthTimer = vertx.setPeriodic(HEALTH_CHECK.toMillis(), t -> wakeOnHealthChange());
         return http.listen().map(HttpServer::actualPort);
     }
 
     public Future<Void> close() {
+        if (healthTimer >= 0) vertx.cancelTimer(healthTimer);
         return http == null ? Future.succeededFuture() : http.close();
+    }
+
+    /**
+     * Ends every waiting long-poll when a source went up or down or has a new last error: they answer
+     * {@code unchanged} (or what changed) with the new server block. Counters (events, resyncs) do not count.
+     */
+    synchronized void wakeOnHealthChange() {
+        List<List<Object>> now = healthSignature();
+        if (now.equals(lastHealth)) return;
+        lastHealth = now;
+        if (parked.isEmpty()) return;
+        InstanceInventory.Snapshot snapshot = inventory.snapshot();
+        for (CompletableFuture<InstanceInventory.Snapshot> waiter : List.copyOf(parked)) waiter.complete(snapshot);
+    }
+
+    private List<List<Object>> healthSignature() {
+        List<List<Object>> out = new java.util.ArrayList<>(sources.size());
+        for (InstanceSource src : sources) {
+            SourceHealth h = src.health();
+            out.add(java.util.Arrays.asList(h.name(), h.up(), h.lastError()));
+        }
+        return out;
     }
 
     void handle(HttpServerRequest req) {
@@ -291,6 +331,8 @@ public final class AgentHttpServer {
             answerInstances(ex, v2, q.since(), sameEpoch, changed.join());
             return;
         }
+        parked.add(changed);
+        changed.whenComplete((s, e) -> parked.remove(changed));
         long timer = vertx.setTimer(q.maxWait().toMillis(), t -> changed.complete(inventory.snapshot()));
         ex.req.response().closeHandler(v -> changed.cancel(false)); // caller gone: forget the waiter
         changed.whenComplete((snapshot, err) -> ex.onContext(() -> {

@@ -12,8 +12,13 @@ import java.time.Duration;
  */
 public record InstancesQuery(long since, Duration maxWait) {
 
-    /** Long enough for proxies (they ask 30 s); short enough that a waiter is never a long-lived resource. */
-    public static final Duration MAX_WAIT = Duration.ofSeconds(60);
+    /**
+     * Five minutes: an idle proxy's cost is one answer per agent per wait, so at 10,000 agents a 300 s wait is 33
+     * answers a second where 60 s was 167 (PERFORMANCE.md, "Fleet scale"). Proxies notice a vanished agent by TCP
+     * keep-alive, not by the wait's end, and the agent ends waits early when a source's health changes. Agents
+     * before this version cap at 60 s; a proxy that asks for more from them gets its answer at 60 s.
+     */
+    public static final Duration MAX_WAIT = Duration.ofSeconds(300);
 
     /** A query a client got wrong; its message is the whole 400 answer. */
     public static final class BadQuery extends IllegalArgumentException {

@@ -139,7 +139,7 @@ public final class StatusPage {
         h.raw("</tbody></table>\n");
     }
 
-    /** Watch lag as people read it: long-polls answer at least every 60 s, so minutes mean trouble. */
+    /** Watch lag as people read it: long-polls answer at least every 300 s, so more than that means trouble. */
     static String lag(long ms) {
         Duration d = Duration.ofMillis(Math.max(0, ms));
         if (d.toSeconds() < 120) return String.format(java.util.Locale.ROOT, "%.1f s", ms / 1000.0);

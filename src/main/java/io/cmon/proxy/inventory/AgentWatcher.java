@@ -10,6 +10,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
@@ -24,7 +25,7 @@ import java.util.random.RandomGenerator;
 
 /**
  * Follows one agent's {@code /v1/instances}: a first plain request, then long-polls
- * ({@code ?since=<generation>&wait=60s&epoch=<epoch>}) on a keep-alive connection, all on one event loop
+ * ({@code ?since=<generation>&wait=300s&epoch=<epoch>}) on a keep-alive connection, all on one event loop
  * ({@code context}). Every request asks for inventory protocol v2 ({@link InstancesAnswer#ACCEPT}): a v2 agent answers
  * full, delta or unchanged, which the watcher applies as such; an agent of an older version answers the v1 page
  * ({@code application/json}), which replaces the agent's list as it always did. Any failure marks the agent down and
@@ -48,12 +49,38 @@ public final class AgentWatcher {
     public record Timing(Duration longPoll, Duration minBackoff, Duration maxBackoff, Duration connectTimeout,
                          Duration repollJitter) {
         /**
-         * Long-polls of 60 s, the most an agent holds one ({@code InstancesQuery.MAX_WAIT}): an idle proxy's work is
-         * one answer per agent per long-poll, so the longest wait halves it against 30 s (10,000 agents: 167
-         * answers a second instead of 333). A silent agent is noticed at the idle timeout, 70 s.
+         * Long-polls of 300 s, the most an agent holds one ({@code InstancesQuery.MAX_WAIT}): an idle proxy's work is
+         * one answer per agent per long-poll, so at 10,000 agents it is 33 answers a second (167 at 60 s, the wait
+         * before). A vanished agent host is noticed by TCP keep-alive ({@link KeepAlive}), a hung agent process at
+         * the idle timeout, 310 s; an agent of an older version answers at its own cap, 60 s.
          */
-        public static final Timing DEFAULT = new Timing(Duration.ofSeconds(60), Duration.ofMillis(200),
+        public static final Timing DEFAULT = new Timing(Duration.ofSeconds(300), Duration.ofMillis(200),
                 Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(1));
+    }
+
+    /**
+     * TCP keep-alive on the connections to agents: with long-polls of minutes, an agent whose host powers off or
+     * drops off the network sends nothing, and only the kernel's probes notice it. The defaults give up after
+     * {@code idle + interval * probes} = 60 s of silence, as the 60 s long-polls before them did; the probes are the
+     * kernel's work, not the proxy's. They need the native (epoll) transport: on the JDK's, the kernel's own
+     * keep-alive time applies ({@code net.ipv4.tcp_keepalive_time}, two hours by default).
+     */
+    public record KeepAlive(Duration idle, Duration interval, int probes) {
+        public static final KeepAlive DEFAULT = new KeepAlive(Duration.ofSeconds(30), Duration.ofSeconds(10), 3);
+
+        /** Sets keep-alive on the agent client's options; returns them. */
+        public HttpClientOptions applyTo(HttpClientOptions options) {
+            options.setTcpKeepAlive(true)
+                    .setTcpKeepAliveIdleSeconds((int) Math.max(1, idle.toSeconds()))
+                    .setTcpKeepAliveIntervalSeconds((int) Math.max(1, interval.toSeconds()))
+                    .setTcpKeepAliveCount(probes);
+            return options;
+        }
+
+        /** How long a silent connection lasts before the kernel gives up on it. */
+        public Duration giveUpAfter() {
+            return idle.plus(interval.multipliedBy(probes));
+        }
     }
 
     private final Vertx vertx;
@@ -239,6 +266,11 @@ public final class AgentWatcher {
             }
             if (t.getCause() == t) break;
         }
-        return failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.getMessage();
+        String message = failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.getMessage();
+        // epoll's words for ETIMEDOUT on an open connection: the kernel's keep-alive probes went unanswered
+        if (message.contains("error(-110)")) {
+            return "connection timed out: no answer to TCP keep-alive probes (agent host or network gone?)";
+        }
+        return message;
     }
 }

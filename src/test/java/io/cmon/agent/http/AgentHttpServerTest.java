@@ -63,8 +63,12 @@ class AgentHttpServerTest {
             new java.util.concurrent.atomic.AtomicReference<>();
     final HttpClient http = HttpClient.newHttpClient();
 
+    /** The test source's health, as a runtime's would change. */
+    volatile boolean sourceUp = true;
+
     final InstanceSource countingSource = new InstanceSource() {
         public String name() { return "test"; }
+        public boolean up() { return sourceUp; }
         public void start(InstanceSink sink) {}
         public CompletionStage<Void> refresh() {
             refreshes.incrementAndGet();
@@ -344,6 +348,55 @@ class AgentHttpServerTest {
         assertThat(a.server().hostname()).isEqualTo("cn-1");
         assertThat(body(r)).doesNotContain("\"instances\"", "\"removed\"", "\"conflicts\"");
         assertThat(r.body().length).isLessThan(300);
+    }
+
+    @Test
+    void aSourceGoingDownEndsWaitingLongPollsWithAnUnchangedAnswerThatSaysSo() throws Exception {
+        inventory.upsert(instance(UUID));
+        long g = inventory.generation();
+        CompletableFuture<HttpResponse<byte[]>> poll = http.sendAsync(HttpRequest.newBuilder(URI.create(
+                        "http://127.0.0.1:" + port + "/v1/instances?since=" + g + "&wait=300s&epoch="
+                                + inventory.epoch())).header("Accept", V2).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        await().atMost(Duration.ofSeconds(2)).until(() -> inventory.waiting() == 1);
+
+        sourceUp = false;
+        server.wakeOnHealthChange(); // what the health timer does every HEALTH_CHECK
+
+        InstancesAnswer a = v2(poll.get(5, TimeUnit.SECONDS));
+        assertThat(a.kind()).isEqualTo(InstancesAnswer.Kind.UNCHANGED);
+        assertThat(a.generation()).isEqualTo(g);
+        assertThat(a.server().sources()).extracting(InstancesPage.Source::name, InstancesPage.Source::up)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("test", false));
+        assertThat(inventory.waiting()).isZero();
+    }
+
+    @Test
+    void theHealthTimerEndsALongPollWithoutBeingCalled() throws Exception {
+        long g = inventory.generation();
+        CompletableFuture<HttpResponse<byte[]>> poll = http.sendAsync(HttpRequest.newBuilder(URI.create(
+                        "http://127.0.0.1:" + port + "/v1/instances?since=" + g + "&wait=300s&epoch="
+                                + inventory.epoch())).header("Accept", V2).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        await().atMost(Duration.ofSeconds(2)).until(() -> inventory.waiting() == 1);
+
+        sourceUp = false;
+
+        InstancesAnswer a = v2(poll.get(AgentHttpServer.HEALTH_CHECK.toSeconds() * 2 + 2, TimeUnit.SECONDS));
+        assertThat(a.server().sources()).extracting(InstancesPage.Source::up).containsExactly(false);
+    }
+
+    @Test
+    void anUnchangedHealthDoesNotEndALongPoll() {
+        long g = inventory.generation();
+        http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/instances?since=" + g
+                + "&wait=300s&epoch=" + inventory.epoch())).header("Accept", V2).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        await().atMost(Duration.ofSeconds(2)).until(() -> inventory.waiting() == 1);
+
+        server.wakeOnHealthChange(); // same name, up and error: nothing to say
+
+        assertThat(inventory.waiting()).isEqualTo(1);
     }
 
     @Test

@@ -29,9 +29,10 @@ class InstancesQueryTest {
     }
 
     @Test
-    void waitIsCappedAtSixtySeconds() {
-        assertThat(InstancesQuery.parse("0", "2h").maxWait()).isEqualTo(Duration.ofSeconds(60));
-        assertThat(InstancesQuery.parse("0", "61s").maxWait()).isEqualTo(Duration.ofSeconds(60));
+    void waitIsCappedAtFiveMinutes() {
+        assertThat(InstancesQuery.parse("0", "2h").maxWait()).isEqualTo(Duration.ofSeconds(300));
+        assertThat(InstancesQuery.parse("0", "301s").maxWait()).isEqualTo(Duration.ofSeconds(300));
+        assertThat(InstancesQuery.parse("0", "300s").maxWait()).isEqualTo(Duration.ofSeconds(300));
     }
 
     @Test

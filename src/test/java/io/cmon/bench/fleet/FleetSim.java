@@ -41,7 +41,13 @@ public final class FleetSim implements AutoCloseable {
     private HttpServer control;
 
     /** Options of one simulator process. */
-    public record Options(FleetModel model, int first, int agents, int eventLoops, int controlPort) {}
+    /** @param maxWait the longest long-poll an agent holds: the agent's own cap, or 60 s to act as agents before it */
+    public record Options(FleetModel model, int first, int agents, int eventLoops, int controlPort,
+                          java.time.Duration maxWait) {
+        public Options(FleetModel model, int first, int agents, int eventLoops, int controlPort) {
+            this(model, first, agents, eventLoops, controlPort, io.cmon.agent.http.InstancesQuery.MAX_WAIT);
+        }
+    }
 
     private FleetSim(Vertx vertx, FleetModel model, int first) {
         this.vertx = vertx;
@@ -60,7 +66,7 @@ public final class FleetSim implements AutoCloseable {
         for (int l = 0; l < o.eventLoops(); l++) loops.add(((io.vertx.core.impl.VertxInternal) vertx).createEventLoopContext());
         for (int k = 0; k < o.agents(); k++) {
             sim.agents.add(new SimAgent(vertx, loops.get(k % loops.size()), o.model(), o.first() + k, sim.stats,
-                    tenants, images));
+                    tenants, images, o.maxWait().toMillis()));
         }
         return sim.startAgents(0).compose(v -> sim.listenControl(o.controlPort())).map(sim)
                 .onFailure(e -> vertx.close());
@@ -206,7 +212,7 @@ public final class FleetSim implements AutoCloseable {
             if (!args[k].startsWith("--") || k + 1 >= args.length) {
                 System.err.println("usage: FleetSim --agents A [--first F] [--total-agents T] [--instances 100] "
                         + "[--tenants 1000] [--big 1000] [--seed 1] [--port 9164] [--control 0] [--event-loops 2] "
-                        + "[--write-agents FILE] [--write-accounts FILE]");
+                        + "[--max-wait 300s] [--write-agents FILE] [--write-accounts FILE]");
                 System.exit(2);
             }
             a.put(args[k].substring(2), args[++k]);
@@ -220,7 +226,9 @@ public final class FleetSim implements AutoCloseable {
                 Integer.parseInt(a.getOrDefault("big", String.valueOf(Math.min(1000, (long) total * perAgent)))),
                 Integer.parseInt(a.getOrDefault("port", "9164")));
         FleetSim sim = start(new Options(model, first, agents, Integer.parseInt(a.getOrDefault("event-loops", "2")),
-                Integer.parseInt(a.getOrDefault("control", "0"))))
+                Integer.parseInt(a.getOrDefault("control", "0")),
+                a.containsKey("max-wait") ? io.cmon.config.Durations.parse(a.get("max-wait"))
+                        : io.cmon.agent.http.InstancesQuery.MAX_WAIT))
                 .toCompletionStage().toCompletableFuture().get();
         if (a.containsKey("write-agents")) write(a.get("write-agents"), sim.agentsFile());
         if (a.containsKey("write-accounts")) write(a.get("write-accounts"), model.accountsYaml());

@@ -75,13 +75,16 @@ final class SimAgent {
     /** The lowest {@code since} a delta can be exact for (removals before it are forgotten). */
     private long logFloor;
     private final List<Waiter> waiters = new ArrayList<>();
+    /** The longest long-poll held (the agent's cap). */
+    private final long maxWaitMs;
     private HttpServer server;
 
     /** A long-poll waiting for the generation to pass {@code since}. */
     private record Waiter(HttpServerRequest req, long since, boolean v2, long timer) {}
 
     SimAgent(Vertx vertx, Context context, FleetModel model, int index, Stats stats, String[] tenantUuids,
-             String[] imageUuids) {
+             String[] imageUuids, long maxWaitMs) {
+        this.maxWaitMs = maxWaitMs;
         this.tenantUuids = tenantUuids;
         this.imageUuids = imageUuids;
         this.vertx = vertx;
@@ -288,7 +291,7 @@ final class SimAgent {
                     text(req, 400, "wait: needs since=<generation>");
                     return;
                 }
-                waitMs = Math.min(60_000, io.cmon.config.Durations.parse(waitParam).toMillis());
+                waitMs = Math.min(maxWaitMs, io.cmon.config.Durations.parse(waitParam).toMillis());
             }
         } catch (IllegalArgumentException e) {
             text(req, 400, "since/wait: not understood");

@@ -61,8 +61,9 @@ public final class AgentHttpServer {
      * @param maxConnections  open connections; more are closed at once
      * @param headerTimeout   a new connection must complete its first request's headers (and its TLS handshake)
      *                        within this, else it is closed (slow-header clients)
-     * @param idleTimeout     a connection without traffic is closed after this; longer than {@link
-     *                        InstancesQuery#MAX_WAIT}, so a long-poll is never cut
+     * @param idleTimeout     a connection without traffic is closed this long past the longest long-poll
+     *                        ({@link InstancesQuery#MAX_WAIT}): the listener cannot tell a waiting long-poll from
+     *                        an idle connection, and a long-poll must never be cut
      * @param maxLongPolls    long-polls waiting at once; beyond, 503 with Retry-After
      * @param refreshTimeout  a source that has not refreshed by then is reported failed
      */
@@ -193,7 +194,8 @@ public final class AgentHttpServer {
         HttpServerOptions options = new HttpServerOptions()
                 .setHost(at.host()).setPort(at.port())
                 .setCompressionSupported(false) // gzip is negotiated per scrape, see Exposition
-                .setIdleTimeout((int) limits.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+                .setIdleTimeout((int) limits.idleTimeout().plus(InstancesQuery.MAX_WAIT).toMillis())
+                .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
                 .setMaxInitialLineLength(limits.maxInitialLineLength())
                 .setMaxHeaderSize(limits.maxHeaderSize())
                 // HTTP/1.1 only: h2c detection would hold a connection (unseen by connectionHandler) until bytes come

@@ -213,6 +213,19 @@ class AgentListenerLimitsTest {
     }
 
     @Test
+    void aLongPollThatOutlastsTheIdleTimeoutIsAnsweredNotCut() throws Exception {
+        // idle 1 s, a wait of 3 s: the listener's idle timer counts past the longest wait, or proxies' polls of
+        // minutes would be cut at the idle timeout
+        start(new AgentHttpServer.Limits(8, Duration.ofSeconds(10), Duration.ofSeconds(1), 3, 4096, 8192,
+                Duration.ofSeconds(5)));
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                "http://127.0.0.1:" + port + "/v1/instances?since=" + inventory.generation() + "&wait=3s"))
+                .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(r.statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void aBurstOfRefreshesSharesAtMostTwoRescans() throws Exception {
         start(new AgentHttpServer.Limits(64, Duration.ofSeconds(10), Duration.ofSeconds(120), 3, 4096, 8192,
                 Duration.ofSeconds(5)));

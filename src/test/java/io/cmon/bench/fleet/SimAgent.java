@@ -138,8 +138,9 @@ final class SimAgent {
         return on(() -> {
             if (server != null) return Future.<Void>succeededFuture();
             resetHistory();
+            // idle past the longest wait, as the agent's listener: a long-poll must never be cut
             HttpServer s = vertx.createHttpServer(new HttpServerOptions().setHost(model.address(index))
-                    .setPort(model.port()).setIdleTimeout(120).setTcpNoDelay(true));
+                    .setPort(model.port()).setIdleTimeout((int) (120 + maxWaitMs / 1000)).setTcpNoDelay(true));
             server = s;
             return s.requestHandler(this::handle).listen().<Void>mapEmpty()
                     .onFailure(e -> server = null);

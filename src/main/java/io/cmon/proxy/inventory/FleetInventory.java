@@ -159,7 +159,9 @@ public final class FleetInventory {
             if (uuid == null) continue;
             FleetInstance held = s.instances.get(uuid);
             FleetInstance i = same(held, e, serverUuid) ? held : instance(uuid, held, e, serverUuid, agent, nowMs);
-            if (next.put(uuid, i) != null) {
+            // keyed by the instance's own uuid string: the entry's is a fresh copy from the answer, and keeping it
+            // would hold every uuid twice after an agent's full answer (80 MB at a million instances)
+            if (next.put(i.vmUuid(), i) != null) {
                 if (twice == null) twice = new HashSet<>();
                 twice.add(uuid);
             }
@@ -208,7 +210,7 @@ public final class FleetInventory {
             if (same(held, e, serverUuid)) continue;
             FleetInstance i = instance(uuid, held, e, serverUuid, agent, nowMs);
             if (held != null && !sameOwner(held, i)) unindex(held);
-            s.instances.put(uuid, i);
+            s.instances.put(i.vmUuid(), i);
             index(i);
         }
         for (String removed : delta.removedUuids()) {

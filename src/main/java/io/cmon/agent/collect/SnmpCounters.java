@@ -34,6 +34,72 @@ public record SnmpCounters(Map<String, Map<String, Long>> protocols) {
         return new SnmpCounters(protocols);
     }
 
+    /**
+     * The values of a few {@code fields} of one {@code protocol}, in order, empty for a field the kernel does not
+     * print; the other protocols' lines are skipped and nothing else is built. The scrape path's parser: {@link
+     * #parse} builds every protocol's map (~200 boxed fields of netstat, regex splits, copies) to read six values,
+     * ~90 KB of garbage and ~0.3 ms per scrape under C1 (InstanceCollectionBenchmark, docs/PERFORMANCE.md).
+     *
+     * @throws IllegalArgumentException when the protocol's header is not followed by its values line of as many
+     *                                  fields
+     */
+    public static java.util.OptionalLong[] select(String text, String protocol, String... fields) {
+        java.util.OptionalLong[] out = new java.util.OptionalLong[fields.length];
+        java.util.Arrays.fill(out, java.util.OptionalLong.empty());
+        String prefix = protocol + ":";
+        int line = 0;
+        for (int at = 0; at < text.length(); line++) {
+            int end = lineEnd(text, at);
+            if (!text.startsWith(prefix, at)) {
+                at = end + 1;
+                continue;
+            }
+            int valuesAt = end + 1;
+            int valuesEnd = valuesAt < text.length() ? lineEnd(text, valuesAt) : valuesAt;
+            if (valuesAt >= text.length() || !text.startsWith(prefix, valuesAt)) {
+                throw new IllegalArgumentException("snmp: header and values do not pair at line " + (line + 1));
+            }
+            int h = at + prefix.length();
+            int v = valuesAt + prefix.length();
+            while (true) {
+                h = skipBlanks(text, h, end);
+                v = skipBlanks(text, v, valuesEnd);
+                if (h == end || v == valuesEnd) {
+                    if (h != end || v != valuesEnd) {
+                        throw new IllegalArgumentException("snmp: header and values do not pair at line "
+                                + (line + 1));
+                    }
+                    return out;
+                }
+                int hEnd = tokenEnd(text, h, end);
+                int vEnd = tokenEnd(text, v, valuesEnd);
+                for (int f = 0; f < fields.length; f++) {
+                    if (hEnd - h == fields[f].length() && text.startsWith(fields[f], h)) {
+                        out[f] = java.util.OptionalLong.of(Long.parseLong(text, v, vEnd, 10));
+                    }
+                }
+                h = hEnd;
+                v = vEnd;
+            }
+        }
+        return out;
+    }
+
+    private static int lineEnd(String text, int from) {
+        int nl = text.indexOf('\n', from);
+        return nl < 0 ? text.length() : nl;
+    }
+
+    private static int skipBlanks(String text, int i, int end) {
+        while (i < end && Character.isWhitespace(text.charAt(i))) i++;
+        return i;
+    }
+
+    private static int tokenEnd(String text, int i, int end) {
+        while (i < end && !Character.isWhitespace(text.charAt(i))) i++;
+        return i;
+    }
+
     /** A field of a protocol, e.g. {@code get("Tcp", "ActiveOpens")}. */
     public java.util.OptionalLong get(String protocol, String field) {
         Long v = protocols.getOrDefault(protocol, Map.of()).get(field);

@@ -13,11 +13,16 @@ public record TcpStats(long activeOpens, long passiveOpens, long attemptFails, l
 
     /** @param netstat {@code /proc/<pid>/net/netstat}, null when absent */
     public static TcpStats parse(String snmp, String netstat) {
-        SnmpCounters tcp = SnmpCounters.parse(snmp);
+        OptionalLong[] tcp = SnmpCounters.select(snmp, "Tcp", TCP);
         OptionalLong drops = netstat == null ? OptionalLong.empty()
-                : SnmpCounters.parse(netstat).get("TcpExt", "ListenDrops");
-        return new TcpStats(tcp.require("Tcp", "ActiveOpens"), tcp.require("Tcp", "PassiveOpens"),
-                tcp.require("Tcp", "AttemptFails"), tcp.require("Tcp", "RetransSegs"),
-                tcp.require("Tcp", "CurrEstab"), drops);
+                : SnmpCounters.select(netstat, "TcpExt", "ListenDrops")[0];
+        return new TcpStats(require(tcp, 0), require(tcp, 1), require(tcp, 2), require(tcp, 3), require(tcp, 4),
+                drops);
+    }
+
+    private static final String[] TCP = {"ActiveOpens", "PassiveOpens", "AttemptFails", "RetransSegs", "CurrEstab"};
+
+    private static long require(OptionalLong[] values, int i) {
+        return values[i].orElseThrow(() -> new IllegalArgumentException("snmp: no Tcp " + TCP[i]));
     }
 }

@@ -144,6 +144,31 @@ class DetailParsersTest {
     }
 
     @Test
+    void selectingFieldsOfOneProtocolAgreesWithTheFullParse() {
+        for (String fixture : new String[] {"snmp", "netstat"}) {
+            String text = Fixtures.text("cgroup-v1", V1_NS + fixture);
+            var all = SnmpCounters.parse(text);
+            for (var protocol : all.protocols().entrySet()) {
+                String[] fields = protocol.getValue().keySet().toArray(String[]::new);
+                var selected = SnmpCounters.select(text, protocol.getKey(), fields);
+                for (int i = 0; i < fields.length; i++) {
+                    assertThat(selected[i]).as(protocol.getKey() + " " + fields[i])
+                            .isEqualTo(all.get(protocol.getKey(), fields[i]));
+                }
+            }
+        }
+        var tcp = SnmpCounters.select(Fixtures.text("cgroup-v1", V1_NS + "snmp"), "Tcp", "MaxConn", "NoSuchField");
+        assertThat(tcp[0]).hasValue(-1);
+        assertThat(tcp[1]).isEmpty();
+        // "Tcp:" is not "TcpExt:": the protocol is matched whole
+        assertThat(SnmpCounters.select("TcpExt: A\nTcpExt: 7\n", "Tcp", "A")[0]).isEmpty();
+        assertThatThrownBy(() -> SnmpCounters.select("Tcp: A B\nUdp: 1 2\n", "Tcp", "A"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> SnmpCounters.select("Tcp: A B\nTcp: 1\n", "Tcp", "A"))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void tcpOfANamespaceWithOneAcceptedAndOneRefusedConnection() {
         // captured in an `unshare -n` namespace: one connection over loopback, one to a closed port
         var tcp = TcpStats.parse(Fixtures.text("cgroup-v2", V2_NS + "snmp"), Fixtures.text("cgroup-v2",

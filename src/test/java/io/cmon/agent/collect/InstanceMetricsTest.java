@@ -158,6 +158,26 @@ class InstanceMetricsTest {
     }
 
     @Test
+    void expiredResultsOfInstancesNotScrapedAgainAreDroppedByALaterScrape() throws Exception {
+        Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
+        Counting fs = new Counting("filesystem", Duration.ofSeconds(10));
+        InstanceMetrics metrics = metrics(cpu, fs);
+        Instance other = Fixtures.running("other", 2);
+
+        metrics.collect(WEB).get(1, TimeUnit.SECONDS);
+        metrics.collect(other).get(1, TimeUnit.SECONDS);
+        assertThat(metrics.cachedResults()).isEqualTo(4);
+        now[0] += Duration.ofSeconds(2).toNanos(); // cpu's results expired, filesystem's not
+        metrics.collect(WEB).get(1, TimeUnit.SECONDS);
+
+        // WEB: a fresh cpu result and its cached filesystem one; other: only its filesystem result, still fresh
+        assertThat(metrics.cachedResults()).isEqualTo(3);
+        MetricSnapshots otherAgain = metrics.collect(other).get(1, TimeUnit.SECONDS);
+        assertThat(value(otherAgain, "cpu_metrics_cached_boolean")).isEqualTo(0.0);
+        assertThat(value(otherAgain, "filesystem_metrics_cached_boolean")).isEqualTo(1.0);
+    }
+
+    @Test
     void forgottenInstanceIsCollectedAfresh() throws Exception {
         Counting cpu = new Counting("cpu", Duration.ofHours(1));
         InstanceMetrics metrics = metrics(cpu);

@@ -102,10 +102,13 @@ final class FilesystemStats {
     }
 
     /**
-     * The host's filesystems: the JDK's statvfs for the bytes, on every scrape; inodes are not in its API, so they
-     * come from coreutils' {@code stat -f} (left unknown where it is missing), a fork that is worth doing only once
-     * a minute per mount. The {@link FileStore} of a mount point is looked up once: the lookup scans the whole mount
-     * table, which grows with every container on the server, and the gz scrape must not.
+     * The host's filesystems: glibc's {@code statvfs(3)} through JNA (bytes and inodes in one call, no process).
+     * Where JNA cannot load libc, the JDK's statvfs gives the bytes and coreutils' {@code stat -f} the inodes (left
+     * unknown where it is missing), a fork that is worth doing only once a minute per mount. (The fork was the
+     * default until the realistic run showed its cost: six `stat` processes a minute kept five JDK "process reaper"
+     * threads alive, ~0.6 MiB of the agent's RSS; docs/PERFORMANCE.md.) The {@link FileStore} of a mount point is
+     * looked up once: the lookup scans the whole mount table, which grows with every container on the server, and
+     * the gz scrape must not.
      */
     static final class HostStatfs implements Statfs {
 
@@ -114,15 +117,20 @@ final class FilesystemStats {
         private record Inodes(long files, long free, long at) {}
 
         private final Duration timeout;
+        private final LibC libc;
         private final Map<String, FileStore> stores = new ConcurrentHashMap<>();
         private final Map<String, Inodes> inodes = new ConcurrentHashMap<>();
 
         HostStatfs(Duration timeout) {
             this.timeout = timeout;
+            this.libc = LibC.load();
         }
 
         @Override
         public Usage stat(String mountpoint) throws IOException {
+            if (libc != null) {
+                return libc.statvfs(mountpoint);
+            }
             FileStore store = stores.get(mountpoint);
             if (store == null) {
                 store = Files.getFileStore(Path.of(mountpoint));
@@ -139,6 +147,57 @@ final class FilesystemStats {
                 inodes.put(mountpoint, known);
             }
             return new Usage(size, free, avail, known.files(), known.free());
+        }
+    }
+
+    /**
+     * {@code statvfs(3)} of glibc on 64-bit Linux (x86_64 and aarch64 share the layout, {@code <bits/statvfs.h>}):
+     * {@code f_bsize} at 0, {@code f_frsize} 8, {@code f_blocks} 16, {@code f_bfree} 24, {@code f_bavail} 32,
+     * {@code f_files} 40, {@code f_ffree} 48, {@code f_favail} 56, {@code f_fsid} 64, {@code f_flag} 72,
+     * {@code f_namemax} 80, six spare ints; 112 bytes. The same fields the JDK's {@link FileStore} reads.
+     */
+    static final class LibC {
+        static final int SIZE = 112;
+        static final int FRSIZE = 8;
+        static final int BLOCKS = 16;
+        static final int BFREE = 24;
+        static final int BAVAIL = 32;
+        static final int FILES = 40;
+        static final int FFREE = 48;
+
+        private interface C extends com.sun.jna.Library {
+            int statvfs(String path, com.sun.jna.Memory buf);
+        }
+
+        private final C c;
+
+        private LibC(C c) {
+            this.c = c;
+        }
+
+        /** Null where JNA cannot load libc or the layout is not known (not LP64). */
+        static LibC load() {
+            try {
+                if (com.sun.jna.Native.LONG_SIZE != 8) return null;
+                return new LibC(com.sun.jna.Native.load("c", C.class));
+            } catch (LinkageError e) {
+                log.debug("statvfs through JNA unavailable, falling back to the JDK and stat -f: {}", e.toString());
+                return null;
+            }
+        }
+
+        Usage statvfs(String mountpoint) throws IOException {
+            try (com.sun.jna.Memory buf = new com.sun.jna.Memory(SIZE)) {
+                buf.clear();
+                if (c.statvfs(mountpoint, buf) != 0) {
+                    throw new IOException("statvfs " + mountpoint + ": errno " + com.sun.jna.Native.getLastError());
+                }
+                long frsize = buf.getLong(FRSIZE);
+                return new Usage(buf.getLong(BLOCKS) * frsize, buf.getLong(BFREE) * frsize,
+                        buf.getLong(BAVAIL) * frsize, buf.getLong(FILES), buf.getLong(FFREE));
+            } catch (LinkageError e) {
+                throw new IOException("statvfs unavailable: " + e);
+            }
         }
     }
 

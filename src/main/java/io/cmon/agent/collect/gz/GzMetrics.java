@@ -25,6 +25,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
@@ -221,10 +224,13 @@ public final class GzMetrics {
 
     /**
      * statfs runs here, not on the collection pool: a hung mount keeps its thread until the kernel lets go, and
-     * must not take a collection worker with it. Idle threads end after a minute.
+     * must not take a collection worker with it.
      */
     private static ExecutorService statfsThreads() {
-        return Executors.newCachedThreadPool(task -> {
+        // idle threads end after 5 s, not the cached pool's 60: a gz scrape statfs-es every mount at once, one thread
+        // each, and with scrapes 7-15 s apart the 60 s kept them all alive for good (six of the realistic run's ~38
+        // threads; docs/PERFORMANCE.md). Starting them again costs microseconds per scrape.
+        return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 5, TimeUnit.SECONDS, new SynchronousQueue<>(), task -> {
             Thread t = new Thread(task, "cmon-statfs");
             t.setDaemon(true);
             return t;

@@ -28,6 +28,29 @@ class FilesystemStatsTest {
     }
 
     @Test
+    void statvfsThroughJnaAgreesWithTheJdksFileStore() throws IOException {
+        var libc = FilesystemStats.LibC.load();
+        assertThat(libc).as("JNA loads libc on this host").isNotNull();
+        var usage = libc.statvfs("/");
+        var store = java.nio.file.Files.getFileStore(java.nio.file.Path.of("/"));
+
+        assertThat(usage.size()).isEqualTo(store.getTotalSpace());
+        // free space moves between the two calls on a busy disk: within 64 MiB
+        assertThat(usage.free()).isCloseTo(store.getUnallocatedSpace(), org.assertj.core.data.Offset.offset(64L << 20));
+        assertThat(usage.avail()).isCloseTo(store.getUsableSpace(), org.assertj.core.data.Offset.offset(64L << 20));
+        assertThat(usage.files()).isPositive();
+        assertThat(usage.filesFree()).isBetween(0L, usage.files());
+    }
+
+    @Test
+    void statvfsOfAMissingPathIsAnError() {
+        var libc = FilesystemStats.LibC.load();
+        assertThat(libc).isNotNull();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> libc.statvfs("/no/such/mount/point"))
+                .isInstanceOf(IOException.class).hasMessageContaining("errno 2");
+    }
+
+    @Test
     void realStatfsOfTheRootFilesystem() throws IOException {
         var usage = new FilesystemStats.HostStatfs(Duration.ofSeconds(1)).stat("/");
 

@@ -350,15 +350,21 @@ class AgentHttpServerTest {
         assertThat(r.body().length).isLessThan(300);
     }
 
+    /** A v2 long-poll of 300 s at the inventory's generation, waiting at the agent when this returns. */
+    CompletableFuture<HttpResponse<byte[]>> waitingV2Poll() {
+        CompletableFuture<HttpResponse<byte[]>> poll = http.sendAsync(HttpRequest.newBuilder(URI.create(
+                        "http://127.0.0.1:" + port + "/v1/instances?since=" + inventory.generation()
+                                + "&wait=300s&epoch=" + inventory.epoch())).header("Accept", V2).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        await().atMost(Duration.ofSeconds(2)).until(() -> inventory.waiting() == 1);
+        return poll;
+    }
+
     @Test
     void aSourceGoingDownEndsWaitingLongPollsWithAnUnchangedAnswerThatSaysSo() throws Exception {
         inventory.upsert(instance(UUID));
         long g = inventory.generation();
-        CompletableFuture<HttpResponse<byte[]>> poll = http.sendAsync(HttpRequest.newBuilder(URI.create(
-                        "http://127.0.0.1:" + port + "/v1/instances?since=" + g + "&wait=300s&epoch="
-                                + inventory.epoch())).header("Accept", V2).build(),
-                HttpResponse.BodyHandlers.ofByteArray());
-        await().atMost(Duration.ofSeconds(2)).until(() -> inventory.waiting() == 1);
+        CompletableFuture<HttpResponse<byte[]>> poll = waitingV2Poll();
 
         sourceUp = false;
         server.wakeOnHealthChange(); // what the health timer does every HEALTH_CHECK
@@ -373,12 +379,7 @@ class AgentHttpServerTest {
 
     @Test
     void theHealthTimerEndsALongPollWithoutBeingCalled() throws Exception {
-        long g = inventory.generation();
-        CompletableFuture<HttpResponse<byte[]>> poll = http.sendAsync(HttpRequest.newBuilder(URI.create(
-                        "http://127.0.0.1:" + port + "/v1/instances?since=" + g + "&wait=300s&epoch="
-                                + inventory.epoch())).header("Accept", V2).build(),
-                HttpResponse.BodyHandlers.ofByteArray());
-        await().atMost(Duration.ofSeconds(2)).until(() -> inventory.waiting() == 1);
+        CompletableFuture<HttpResponse<byte[]>> poll = waitingV2Poll();
 
         sourceUp = false;
 
@@ -388,11 +389,7 @@ class AgentHttpServerTest {
 
     @Test
     void anUnchangedHealthDoesNotEndALongPoll() {
-        long g = inventory.generation();
-        http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/instances?since=" + g
-                + "&wait=300s&epoch=" + inventory.epoch())).header("Accept", V2).build(),
-                HttpResponse.BodyHandlers.ofByteArray());
-        await().atMost(Duration.ofSeconds(2)).until(() -> inventory.waiting() == 1);
+        waitingV2Poll();
 
         server.wakeOnHealthChange(); // same name, up and error: nothing to say
 

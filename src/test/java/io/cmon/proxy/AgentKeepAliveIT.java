@@ -58,6 +58,8 @@ class AgentKeepAliveIT {
     Path dir;
     Path agentLog;
     final List<AgentWatcher> watchers = new ArrayList<>();
+    final java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(1)).build();
 
     static String ip(String... args) {
         List<String> cmd = new ArrayList<>(List.of("ip"));
@@ -106,13 +108,15 @@ class AgentKeepAliveIT {
         agent = new ProcessBuilder("ip", "netns", "exec", netns, javaBin(), "-jar", AgentProcess.jar().toString(),
                 "agent", "--config", config.toString(), "--listen", at.host() + ":" + at.port())
                 .redirectErrorStream(true).redirectOutput(agentLog.toFile()).start();
-        java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1))
-                .build();
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() ->
-                http.send(HttpRequest.newBuilder(URI.create("http://" + AGENT_ADDRESS + ":9164/_ping"))
-                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding())
-                        .statusCode() == 200);
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                .until(() -> get("/_ping").statusCode() == 200);
         return at;
+    }
+
+    /** A plain GET of the agent in the namespace, on the test's own client (not the watcher's connection). */
+    HttpResponse<String> get(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://" + AGENT_ADDRESS + ":9164" + path))
+                .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     static String javaBin() {
@@ -134,9 +138,9 @@ class AgentKeepAliveIT {
         watchers.add(watcher);
         watcher.start(Duration.ZERO);
         await().atMost(Duration.ofSeconds(10)).until(() -> fleet.isUp(at) && fleet.instance(UUID).isPresent());
-        // the watcher now holds a five-minute long-poll on the link
-        await().atMost(Duration.ofSeconds(5)).until(() -> Commands.run(List.of("ip", "netns", "exec", netns,
-                "ss", "-Htn", "state", "established", "sport", "= :9164"), Duration.ofSeconds(5)).lines().count() == 1);
+        // the watcher now holds a five-minute long-poll on the link (the agent's own count of waiting polls)
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100))
+                .until(() -> get("/metrics").body().contains("\ncmon_agent_long_polls 1.0\n"));
 
         ip("netns", "exec", netns, "ip", "link", "set", agentLink, "down");
         long cut = System.nanoTime();

@@ -131,6 +131,28 @@ class InventoryProtocolVersionsTest {
     }
 
     @Test
+    void aStoppedWatcherClosesItsLongPollInsteadOfHoldingItForTheWholeWait() {
+        InstanceInventory agentSide = new InstanceInventory();
+        agentSide.upsert(instance(I1, "alice", "running"));
+        FleetInventory fleet = new FleetInventory();
+        fleet.agentListUnknown(null);
+        HostPort at = uncheck(() -> agent(agentSide));
+        HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true),
+                new PoolOptions().setHttp1MaxSize(1));
+        AgentWatcher w = new AgentWatcher(vertx, vertx.getOrCreateContext(), client, at, fleet,
+                AgentWatcher.Timing.DEFAULT, System::currentTimeMillis, new SplittableRandom(7));
+        watchers.add(w);
+        w.start(Duration.ZERO);
+        // the product's poll: the agent holds it for 300 s
+        await().atMost(Duration.ofSeconds(10)).until(() -> fleet.isUp(at) && agentSide.waiting() == 1);
+
+        w.stop(); // the agent left the proxy's list
+
+        // its connection (and descriptor) is closed now, not when the poll would have ended
+        await().atMost(Duration.ofSeconds(5)).until(() -> agentSide.waiting() == 0);
+    }
+
+    @Test
     void aNewProxyFollowsAnAgentThatSpeaksOnlyV1() throws Exception {
         InstancesPage.Server server = new InstancesPage.Server(SERVER, "cn-1");
         FakeAgent old = v1Agent(new InstancesPage(server, 1, List.of(entry(I1, "alice"))));

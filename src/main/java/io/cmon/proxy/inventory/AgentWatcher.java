@@ -11,6 +11,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
@@ -99,6 +100,8 @@ public final class AgentWatcher {
     private String epoch; // the v2 agent's epoch; null: a v1 agent, or not known yet
     private int failures;
     private volatile long timerId = -1;
+    /** The request waiting for an answer, reset by {@link #stop()}; confined to the context. */
+    private HttpClientRequest inFlight;
     private volatile boolean stopped;
 
     /** @param context the event loop this watcher's requests, answers and timers run on */
@@ -137,6 +140,12 @@ public final class AgentWatcher {
         stopped = true;
         long t = timerId;
         if (t >= 0) vertx.cancelTimer(t);
+        // a long-poll lasts minutes: an agent gone from the list must not hold its connection (a descriptor) that long
+        context.runOnContext(v -> {
+            HttpClientRequest req = inFlight;
+            inFlight = null;
+            if (req != null) req.reset();
+        });
     }
 
     /** Polls after delayMs (on this context: a timer set here fires here). */
@@ -163,11 +172,17 @@ public final class AgentWatcher {
                 .setIdleTimeout(timing.longPoll().plusSeconds(10).toMillis())
                 .putHeader(HttpHeaders.ACCEPT, InstancesAnswer.ACCEPT);
         client.request(options)
-                .compose(req -> req.send().compose(resp -> resp.statusCode() == 200
+                .compose(req -> {
+                    inFlight = req;
+                    if (stopped) req.reset(); // stopped while the connection was being made
+                    return req.send();
+                })
+                .compose(resp -> resp.statusCode() == 200
                         ? resp.body().map(body -> new Answer(resp.getHeader(HttpHeaders.CONTENT_TYPE), body))
                         : resp.body().transform(ignored ->
-                                Future.<Answer>failedFuture("HTTP " + resp.statusCode() + " from agent"))))
+                                Future.<Answer>failedFuture("HTTP " + resp.statusCode() + " from agent")))
                 .onComplete(ar -> {
+                    inFlight = null;
                     if (stopped) return;
                     if (ar.succeeded()) {
                         onAnswer(asked, ar.result());

@@ -224,7 +224,7 @@ echo "| $AGENTS agents ($((AGENTS * INSTANCES)) inst.) | measured (load $load_me
 echo "| --- | --- |"
 echo "| RSS after ${SETTLE_SECONDS} s settling and ${IDLE_SECONDS} s idle | $rss_mib MiB (live heap $live_mib MiB) |"
 echo "| CPU while idle | $(v idle_cpu_pct) % of a core, bursts $(v idle_cpu_max_1s_pct) % |"
-echo "| discovery, $big_login ($BIG inst.), $(v discover_n) requests over ${DISCOVER_SECONDS} s | p50 $(v discover_p50_ms) ms, p99 $(v discover_p99_ms) ms, max $(v discover_max_ms) ms; answers: $(v discover_containers) containers, $(v discover_failures) failed; the first one (fills the cache) $(v discover_first_ms) ms; proxy-side: $(v discover_server_le_10ms) of $(v discover_server_n) in ≤ 10 ms, $(v discover_server_le_2_5ms) in ≤ 2.5 ms |"
+echo "| discovery, $big_login ($BIG inst.), $(v discover_n) requests over ${DISCOVER_SECONDS} s | p50 $(v discover_p50_ms) ms, p99 $(v discover_p99_ms) ms, max $(v discover_max_ms) ms; answers: $(v discover_containers) containers ($(v discover_bytes) bytes), $(v discover_failures) failed; the first one (fills the cache) $(v discover_first_ms) ms; proxy-side: $(v discover_server_le_10ms) of $(v discover_server_n) in ≤ 10 ms, $(v discover_server_le_2_5ms) in ≤ 2.5 ms |"
 echo "| GC pauses (window / since start) | $(sed 's/.*max_ms=\([0-9.]*\) young_max_ms=\([0-9.]*\)/max \1 ms, young \2 ms/' <<<"$gc_window") / $(sed 's/.*max_ms=\([0-9.]*\) young_max_ms=\([0-9.]*\)/max \1 ms, young \2 ms/' <<<"$gc_all") |"
 echo "| admin /-/healthy every 100 ms | max $(v healthy_max_ms) ms (idle part $(v healthy_idle_max_ms) ms), p99 $(v healthy_p99_ms) ms, $(v healthy_failures) of $(v healthy_n) failed |"
 echo "| sync | ${sync_s} s, $up of $AGENTS agents up, proxy fds $fds / $FD_LIMIT |"

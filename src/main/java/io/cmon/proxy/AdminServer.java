@@ -19,12 +19,15 @@ import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 
@@ -32,17 +35,21 @@ import java.io.IOException;
  * The plain-HTTP admin listener (DESIGN §3.5): {@code /metrics}, {@code /-/healthy}, {@code /-/ready},
  * {@code POST /-/reload} and the {@code /status} view of the fleet. The routes are all in {@link #handle}.
  *
- * <p>It is a verticle of its own, deployed after the tenant listeners, so it has an event loop no tenant listener
- * uses; the agents' watchers run on another Vert.x altogether ({@link AgentSet}). Everything it reads from the
- * inventory is lock-free, so it answers while agents' answers are being applied.
+ * <p>It runs on a Vert.x of its own (one event loop, two workers): no tenant connection is ever served on its loop,
+ * so a tenant's slow request never delays {@code /-/healthy} (a verticle of the proxy's Vert.x was handed a loop
+ * that a tenant listener had too: a 150 ms discovery rebuild delayed {@code /-/healthy} by as much in the
+ * 20,000-agent run). The agents' watchers run on another Vert.x again ({@link AgentSet}). Everything it reads from
+ * the inventory is lock-free, so it answers while agents' answers are being applied; what walks the whole fleet is
+ * built on its workers ({@link #offLoop}).
  *
  * <pre>{@code
- * AdminServer admin = new AdminServer(vertx, config, parts, operations);
- * admin.start().onSuccess(port -> ...); admin.close();
+ * AdminServer admin = new AdminServer(config, parts, operations);  // blocking: starts its Vert.x
+ * admin.start().onSuccess(port -> ...); admin.close(vertx);
  * }</pre>
  */
 final class AdminServer {
 
+    private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What the admin routes ask of the proxy. */
@@ -77,10 +84,13 @@ final class AdminServer {
     private final Operations proxy;
     private final StatusPage statusPage;
     private volatile HttpServer server;
-    private volatile String deployment;
 
-    AdminServer(Vertx vertx, ProxyConfig config, Parts parts, Operations proxy) {
-        this.vertx = vertx;
+    /** Blocking (starts a Vert.x): call it off the event loops. */
+    AdminServer(ProxyConfig config, Parts parts, Operations proxy) {
+        // made off the caller's thread, a worker of the proxy's Vert.x, where a second Vert.x warns (see AgentSet)
+        this.vertx = java.util.concurrent.CompletableFuture.supplyAsync(() -> Vertx.vertx(new VertxOptions()
+                .setEventLoopPoolSize(1).setWorkerPoolSize(2).setInternalBlockingPoolSize(1)
+                .setPreferNativeTransport(true))).join();
         this.config = config;
         this.inventory = parts.inventory();
         this.metrics = parts.metrics();
@@ -110,8 +120,7 @@ final class AdminServer {
                         .<Void>mapEmpty()
                         .onComplete(started);
             }
-        }).onSuccess(id -> deployment = id)
-                .recover(e -> Future.failedFuture(ConfigException.cannotListen("adminListen", at, e)))
+        }).recover(e -> Future.failedFuture(ConfigException.cannotListen("adminListen", at, e)))
                 .map(id -> server.actualPort());
     }
 
@@ -121,9 +130,15 @@ final class AdminServer {
         return s == null ? -1 : s.actualPort();
     }
 
-    Future<Void> close() {
-        if (deployment != null) return vertx.undeploy(deployment); // closes the server it made
-        return server == null ? Future.succeededFuture() : server.close();
+    /**
+     * Closes the listener and its Vert.x. The answer comes on a worker of {@code caller}: a future completed by the
+     * closing Vert.x would call back on a loop that no longer runs.
+     */
+    Future<Void> close(Vertx caller) {
+        return caller.executeBlocking(() -> {
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            return null;
+        }, false);
     }
 
     private void handle(HttpServerRequest req) {
@@ -140,9 +155,8 @@ final class AdminServer {
                 // not on the classpath, and picking it left a native-histogram Prometheus's scrape unanswered)
                 Exposition.Negotiated how = EXPOSITION.negotiate(req.getHeader(HttpHeaders.ACCEPT),
                         req.getHeader(HttpHeaders.ACCEPT_ENCODING));
-                req.response().putHeader(HttpHeaders.CONTENT_TYPE, how.contentType());
                 if (how.gzip()) req.response().putHeader(HttpHeaders.CONTENT_ENCODING, "gzip");
-                req.response().end(EXPOSITION.render(metrics.registry().scrape(), how));
+                offLoop(req, how.contentType(), () -> EXPOSITION.render(metrics.registry().scrape(), how));
             }
             case "/-/healthy" -> text(req, 200, "OK\n");
             case "/-/ready" -> {
@@ -164,13 +178,29 @@ final class AdminServer {
                     else text(req, 200, ar.result() + "\n");
                 });
             }
-            case "/", "/status.html" -> req.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
-                    .end(Buffer.buffer(statusPage.render()));
-            case "/status" -> req.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                    .end(Buffer.buffer(status()));
+            case "/", "/status.html" -> offLoop(req, "text/html; charset=utf-8",
+                    () -> Buffer.buffer(statusPage.render()));
+            case "/status" -> offLoop(req, "application/json", () -> Buffer.buffer(status()));
             default -> text(req, 404, "not found; try / (status page), /metrics, /status, /-/healthy, /-/ready,"
                     + " POST /-/reload\n");
         }
+    }
+
+    /**
+     * Answers with a body built on a worker: the status page, {@code /status} and {@code /metrics} walk every agent
+     * (tens of milliseconds at 20,000), and this listener's event loop may also serve a tenant listener's
+     * connections, which must not wait for them (nor must {@code /-/healthy}).
+     */
+    private void offLoop(HttpServerRequest req, String contentType, java.util.concurrent.Callable<Buffer> body) {
+        vertx.executeBlocking(body, false).onComplete(ar -> {
+            if (ar.succeeded()) {
+                req.response().putHeader(HttpHeaders.CONTENT_TYPE, contentType).end(ar.result());
+            } else {
+                LOG.error("failed to answer {}", req.path(), ar.cause());
+                req.response().headers().remove(HttpHeaders.CONTENT_ENCODING);
+                text(req, 500, "internal error\n");
+            }
+        });
     }
 
     private byte[] status() {

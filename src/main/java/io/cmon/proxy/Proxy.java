@@ -115,14 +115,16 @@ public final class Proxy {
                 .help("Connections of the tenant listener that failed before HTTP (TLS handshake errors and timeouts)")
                 .register(metrics.registry());
         this.parser = new RouteParser(config.endpoint());
-        this.discovery = new io.cmon.proxy.route.DiscoveryCache(inventory, this::advertisedAddress, 10_000);
+        // rebuilds on a worker (unordered: accounts rebuild in parallel); answered on the listener's loop
+        this.discovery = new io.cmon.proxy.route.DiscoveryCache(inventory, this::advertisedAddress, 10_000,
+                build -> vertx.executeBlocking(build, false));
         this.agents = new AgentSet(config, inventory, metrics.registry(), agentClientOptions(), capacity);
         this.tenants = new TenantListeners(vertx, config, tls, tenantGuard, handshakeFailures,
                 this::agentClientOptions, (loop, forwardClient, accessLog) -> new ProxyHandler(parser,
                         (req, mayVerify) -> sessions.authenticate(req.connection().sslSession(), mayVerify),
                         throttle, limiter, inventory, new AgentForwarder(loop, forwardClient, config.maxResponseSize()),
                         metrics, config.requestTimeout(), this::advertisedAddress, accessLog, discovery));
-        this.admin = new AdminServer(vertx, config, new AdminServer.Parts(inventory, metrics, accounts, sessions,
+        this.admin = new AdminServer(config, new AdminServer.Parts(inventory, metrics, accounts, sessions,
                 tenantGuard, adminGuard, adminHosts, agents, capacity), new AdminServer.Operations() {
                     public Future<String> reload() {
                         return Proxy.this.reload();
@@ -140,6 +142,7 @@ public final class Proxy {
             this.files = new FileWatcher(FILE_POLL); // last: its thread must not outlive a constructor that throws
         } catch (RuntimeException e) {
             agents.close(vertx);
+            admin.close(vertx);
             throw e;
         }
     }
@@ -224,6 +227,11 @@ public final class Proxy {
         return inventory;
     }
 
+    /** The tenant listeners and their event loops. */
+    TenantListeners tenantListeners() {
+        return tenants;
+    }
+
     /** The agents followed and their event loops. */
     AgentSet agentSet() {
         return agents;
@@ -295,6 +303,6 @@ public final class Proxy {
         if (closed) return Future.succeededFuture();
         closed = true;
         files.close();
-        return Future.join(agents.close(vertx), tenants.close(), admin.close()).mapEmpty();
+        return Future.join(agents.close(vertx), tenants.close(), admin.close(vertx)).mapEmpty();
     }
 }

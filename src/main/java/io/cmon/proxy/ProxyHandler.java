@@ -11,6 +11,7 @@ import io.cmon.proxy.inventory.FleetInventory;
 import io.cmon.proxy.route.Discovery;
 import io.cmon.proxy.route.DiscoveryCache;
 import io.cmon.proxy.route.Failure;
+import io.cmon.proxy.route.Groups;
 import io.cmon.proxy.route.Route;
 import io.cmon.proxy.route.RouteParser;
 import io.vertx.core.Handler;
@@ -28,7 +29,8 @@ import java.util.function.Supplier;
 
 /**
  * The tenant-facing request handler: route (pure) → authenticate → rate limit → answer from the inventory or
- * forward to the agent. Runs on the event loop; nothing here blocks.
+ * forward to the agent. Runs on the event loop; nothing here blocks, and a discovery answer that must be rebuilt is
+ * built on a worker.
  */
 final class ProxyHandler implements Handler<HttpServerRequest> {
 
@@ -126,13 +128,11 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
         } else if (route instanceof Route.Discover d) {
             String notReady = inventory.notReadyReason();
             if (notReady != null) call.fail(Failure.NOT_SYNCED, notReady);
-            else call.json(discovery.answer(DiscoveryCache.Format.TRITON, account.uuid(), account.login(),
-                    d.groups()));
+            else discover(call, DiscoveryCache.Format.TRITON, account, d.groups());
         } else if (route instanceof Route.HttpSd d) {
             String notReady = inventory.notReadyReason();
             if (notReady != null) call.fail(Failure.NOT_SYNCED, notReady);
-            else call.json(discovery.answer(DiscoveryCache.Format.HTTP_SD, account.uuid(), account.login(),
-                    d.groups()));
+            else discover(call, DiscoveryCache.Format.HTTP_SD, account, d.groups());
         } else if (route instanceof Route.GzDiscover) {
             String notReady = inventory.notReadyReason();
             if (!account.operator()) call.fail(Failure.FORBIDDEN, null);
@@ -141,6 +141,18 @@ final class ProxyHandler implements Handler<HttpServerRequest> {
         } else if (route instanceof Route.Metrics m) {
             metrics(call, account, m.uuid());
         }
+    }
+
+    /** A valid cached answer at once; a rebuild comes back from a worker (DiscoveryCache#lookup). */
+    private void discover(Call call, DiscoveryCache.Format format, Account account, Groups groups) {
+        discovery.lookup(format, account.uuid(), account.login(), groups).onComplete(ar -> {
+            if (ar.succeeded()) {
+                call.json(ar.result());
+            } else {
+                LOG.error("failed to build the discovery answer of {}", account.login(), ar.cause());
+                call.text(500, "internal error\n");
+            }
+        });
     }
 
     private void metrics(Call call, Account account, String uuid) {

@@ -50,6 +50,8 @@ final class TenantListeners {
     private final Supplier<HttpClientOptions> clientOptions;
     private final Handlers handlers;
     private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
+    /** The listeners' event loops (tests show the admin listener never waits for them). */
+    private final List<io.vertx.core.Context> contexts = new CopyOnWriteArrayList<>();
     /** One forwarding client per listener, created on its event loop (see {@link #deploy}). */
     private final List<HttpClient> forwardClients = new CopyOnWriteArrayList<>();
     /** The listeners' verticles: undeployed on close, which flushes their access logs. */
@@ -65,6 +67,10 @@ final class TenantListeners {
         this.handshakeFailures = handshakeFailures;
         this.clientOptions = clientOptions;
         this.handlers = handlers;
+    }
+
+    List<io.vertx.core.Context> contexts() {
+        return List.copyOf(contexts);
     }
 
     /** One HTTPS server per event loop on the same port: TLS handshakes and forwarding use every core. */
@@ -107,6 +113,7 @@ final class TenantListeners {
 
             @Override
             public void start(Promise<Void> started) {
+                contexts.add(context);
                 if (accessLog.enabled()) vertx.setPeriodic(AccessLog.FLUSH_INTERVAL_MS, id -> accessLog.flush());
                 HttpClient forwardClient = vertx.createHttpClient(clientOptions.get().setKeepAlive(true)
                                 .setKeepAliveTimeout(60).setTcpNoDelay(true),

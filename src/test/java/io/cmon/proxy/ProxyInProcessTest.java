@@ -340,6 +340,38 @@ class ProxyInProcessTest {
     }
 
     @Test
+    void theAdminListenerAnswersWhileEveryTenantListenerLoopIsBusy() throws Exception {
+        List<io.vertx.core.Context> loops = proxy.tenantListeners().contexts();
+        assertThat(loops).hasSize(Math.max(1, Runtime.getRuntime().availableProcessors()));
+        java.util.concurrent.CountDownLatch busy = new java.util.concurrent.CountDownLatch(loops.size());
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        for (io.vertx.core.Context loop : loops) {
+            loop.runOnContext(v -> { // as a tenant's request that takes long on its loop
+                busy.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+        try {
+            assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            for (String path : List.of("/-/healthy", "/-/ready", "/status", "/metrics")) {
+                java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create("http://127.0.0.1:" + proxy.adminPort() + path))
+                                .timeout(Duration.ofSeconds(3)).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+                assertThat(r.statusCode()).as(path).isEqualTo(200);
+            }
+            assertThat(release.getCount()).as("every tenant listener loop still busy").isEqualTo(1);
+        } finally {
+            release.countDown();
+        }
+    }
+
+    @Test
     void twoProxiesOfTheSameFleetAnswerTheSameDiscovery() throws Exception {
         Proxy second = Proxy.start(vertx, proxyConfigFor(agent.port())).toCompletionStage().toCompletableFuture()
                 .get(20, TimeUnit.SECONDS);

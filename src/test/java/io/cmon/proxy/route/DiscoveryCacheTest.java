@@ -83,6 +83,34 @@ class DiscoveryCacheTest {
     }
 
     @Test
+    void aLookupRebuildsOffTheLoopOnlyWhenTheCachedAnswerIsStale() {
+        java.util.List<Object> offLoop = new java.util.ArrayList<>(); // one entry per rebuild handed off
+        DiscoveryCache c = new DiscoveryCache(inv, () -> "x:1", 100, build -> {
+            offLoop.add(build);
+            try {
+                return io.vertx.core.Future.succeededFuture(build.call());
+            } catch (Exception e) {
+                return io.vertx.core.Future.failedFuture(e);
+            }
+        });
+
+        var first = c.lookup(DiscoveryCache.Format.TRITON, ALICE, "alice", Groups.ALL);
+        assertThat(offLoop).hasSize(1);
+        assertThat(new String(first.result(), StandardCharsets.UTF_8)).contains(I1);
+
+        var again = c.lookup(DiscoveryCache.Format.TRITON, ALICE, "alice", Groups.ALL);
+        assertThat(again.isComplete()).as("a valid cached answer is there at once").isTrue();
+        assertThat(again.result()).isSameAs(first.result());
+        assertThat(offLoop).hasSize(1);
+
+        inv.applyDelta(A1, InstancesAnswer.delta("e", 2, S1, List.of(entry(I2, "alice", "running")), List.of(),
+                List.of()), 20);
+        var changed = c.lookup(DiscoveryCache.Format.TRITON, ALICE, "alice", Groups.ALL);
+        assertThat(offLoop).hasSize(2);
+        assertThat(new String(changed.result(), StandardCharsets.UTF_8)).contains(I1, I2);
+    }
+
+    @Test
     void theCacheStartsOverPastItsBound() {
         DiscoveryCache small = new DiscoveryCache(inv, () -> "x:1", 2);
         for (int i = 0; i < 5; i++) small.answer(DiscoveryCache.Format.TRITON, ALICE, "login" + i, Groups.ALL);

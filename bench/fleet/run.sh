@@ -193,6 +193,8 @@ python3 "$HERE/probe.py" --pid "$proxy" --admin "127.0.0.1:$admin_port" --idle-s
   --ca "$WORK/ca/ca.pem" --discover-requests "$DISCOVER_REQUESTS" --discover-seconds "$DISCOVER_SECONDS" \
   --discover-expect "$BIG" >"$WORK/probe.out"
 rss_mib=$(awk '/VmRSS/{printf "%.0f", $2 / 1024}' /proc/"$proxy"/status)
+# the heap's share of that RSS, before the class histogram below collects and shrinks it
+echo "heap_info when RSS was read: $(jcmd "$proxy" GC.heap_info 2>/dev/null | grep -m1 -i committed | sed 's/^ *//')"
 load_measure=$(load)
 sim_cpu1=0
 for p in "${sim_pids[@]}"; do sim_cpu1=$((sim_cpu1 + $(sed 's/.*) //' /proc/"$p"/stat | awk '{print $12 + $13}'))); done

@@ -195,6 +195,11 @@ python3 "$HERE/probe.py" --pid "$proxy" --admin "127.0.0.1:$admin_port" --idle-s
 rss_mib=$(awk '/VmRSS/{printf "%.0f", $2 / 1024}' /proc/"$proxy"/status)
 # the heap's share of that RSS, before the class histogram below collects and shrinks it
 echo "heap_info when RSS was read: $(jcmd "$proxy" GC.heap_info 2>/dev/null | grep -m1 -i committed | sed 's/^ *//')"
+# with PROXY_JAVA_OPTS=-XX:NativeMemoryTracking=summary: where the rest of that RSS is (kept in the work dir)
+if [[ "${PROXY_JAVA_OPTS:-}" == *NativeMemoryTracking* ]]; then
+  jcmd "$proxy" VM.native_memory summary >"$WORK/nmt.txt" 2>&1 || true
+  grep -E '^-|committed=' "$WORK/nmt.txt" | grep -E '^-' | sed 's/^/nmt: /' | head -25
+fi
 load_measure=$(load)
 sim_cpu1=0
 for p in "${sim_pids[@]}"; do sim_cpu1=$((sim_cpu1 + $(sed 's/.*) //' /proc/"$p"/stat | awk '{print $12 + $13}'))); done

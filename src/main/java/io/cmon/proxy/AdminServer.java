@@ -188,8 +188,7 @@ final class AdminServer {
 
     /**
      * Answers with a body built on a worker: the status page, {@code /status} and {@code /metrics} walk every agent
-     * (tens of milliseconds at 20,000), and this listener's event loop may also serve a tenant listener's
-     * connections, which must not wait for them (nor must {@code /-/healthy}).
+     * (tens of milliseconds at 20,000), and {@code /-/healthy} must not wait behind them on the loop.
      */
     private void offLoop(HttpServerRequest req, String contentType, java.util.concurrent.Callable<Buffer> body) {
         vertx.executeBlocking(body, false).onComplete(ar -> {

@@ -176,6 +176,11 @@ elif [[ -n "$synced" ]]; then
   echo "sync: all $AGENTS agents up ${sync_s}s after the proxy started (load $(load)); proxy fds $fds"
 else
   echo "sync: NOT synced after ${sync_s}s: $up of $AGENTS agents up; proxy fds $fds of $FD_LIMIT (load $(load))"
+  # what holds the descriptors: the proxy's TCP sockets by state and by whether the peer is an agent or a listener
+  echo "  proxy sockets by state: $(ss -tanH -p 2>/dev/null | grep "pid=$proxy," | awk '{print $1}' | sort | uniq -c \
+    | awk '{printf "%s %s, ", $2, $1}')"
+  echo "  proxy descriptors by kind: $(ls -l /proc/"$proxy"/fd 2>/dev/null | awk 'NR>1{sub(/:.*/,"",$NF); print $NF}' \
+    | sed 's/^\/.*/file/' | sort | uniq -c | awk '{printf "%s %s, ", $2, $1}')"
 fi
 instances=$(curl -fsS --max-time 60 "$admin/status" | jq .instances || echo "?")
 echo "inventory: $instances instances"
@@ -194,7 +199,7 @@ python3 "$HERE/probe.py" --pid "$proxy" --admin "127.0.0.1:$admin_port" --idle-s
   --discover-expect "$BIG" >"$WORK/probe.out"
 rss_mib=$(awk '/VmRSS/{printf "%.0f", $2 / 1024}' /proc/"$proxy"/status)
 # the heap's share of that RSS, before the class histogram below collects and shrinks it
-echo "heap_info when RSS was read: $(jcmd "$proxy" GC.heap_info 2>/dev/null | grep -m1 -i committed | sed 's/^ *//')"
+echo "heap_info when RSS was read: $(jcmd "$proxy" GC.heap_info 2>/dev/null | grep -m1 -i committed | sed 's/^ *//' || true)"
 # with PROXY_JAVA_OPTS=-XX:NativeMemoryTracking=summary: where the rest of that RSS is (kept in the work dir)
 if [[ "${PROXY_JAVA_OPTS:-}" == *NativeMemoryTracking* ]]; then
   jcmd "$proxy" VM.native_memory summary >"$WORK/nmt.txt" 2>&1 || true

@@ -182,6 +182,10 @@ else
     | awk '{printf "%s %s, ", $2, $1}')"
   echo "  proxy descriptors by kind: $(ls -l /proc/"$proxy"/fd 2>/dev/null | awk 'NR>1{sub(/:.*/,"",$NF); print $NF}' \
     | sed 's/^\/.*/file/' | sort | uniq -c | awk '{printf "%s %s, ", $2, $1}')"
+  ss -tanH -p 2>/dev/null | grep "pid=$proxy," | awk '$1 == "ESTAB" {print $5}' | grep -v '^127\.0\.0\.1:' \
+    | sort | uniq -c | awk '{peers++; conns += $1; if ($1 > 1) dup++}
+      END {printf "  proxy connections to agents: %d to %d agents, %d agents with more than one\n", conns, peers, dup}' \
+    || true
 fi
 instances=$(curl -fsS --max-time 60 "$admin/status" | jq .instances || echo "?")
 echo "inventory: $instances instances"
@@ -204,7 +208,7 @@ echo "heap_info when RSS was read: $(jcmd "$proxy" GC.heap_info 2>/dev/null | gr
 # with PROXY_JAVA_OPTS=-XX:NativeMemoryTracking=summary: where the rest of that RSS is (kept in the work dir)
 if [[ "${PROXY_JAVA_OPTS:-}" == *NativeMemoryTracking* ]]; then
   jcmd "$proxy" VM.native_memory summary >"$WORK/nmt.txt" 2>&1 || true
-  grep -E '^-|committed=' "$WORK/nmt.txt" | grep -E '^-' | sed 's/^/nmt: /' | head -25
+  grep -E '^-|committed=' "$WORK/nmt.txt" | grep -E '^-' | sed 's/^/nmt: /' | head -25 || true
 fi
 load_measure=$(load)
 sim_cpu1=0
@@ -213,7 +217,7 @@ gc_tail=$(tail -n +"$((gc_from + 1))" "$WORK/gc.log")
 # live heap: a class histogram forces a full collection, so it is taken after the GC window
 jcmd "$proxy" GC.class_histogram >"$WORK/histogram.txt" 2>/dev/null || true
 live_mib=$(awk '/^Total/{printf "%.0f", $3 / 1048576}' "$WORK/histogram.txt")
-heap_used=$(jcmd "$proxy" GC.heap_info 2>/dev/null | awk '/garbage-first heap|def new generation|PSYoungGen|Shenandoah Heap/{getline x; print $0 " " x; exit}')
+heap_used=$(jcmd "$proxy" GC.heap_info 2>/dev/null | awk '/garbage-first heap|def new generation|PSYoungGen|Shenandoah Heap/{getline x; print $0 " " x; exit}' || true)
 cat "$WORK/probe.out" | sed 's/^/probe: /'
 # what the live heap is made of: its ten largest classes (MiB, instances, class)
 sed -n '4,13p' "$WORK/histogram.txt" | awk '{printf "live: %.1f MiB %d %s\n", $3 / 1048576, $2, $4}'

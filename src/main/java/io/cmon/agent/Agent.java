@@ -17,7 +17,6 @@ import io.cmon.agent.runtime.InstanceInventory;
 import io.cmon.agent.runtime.InstanceSource;
 import io.cmon.config.AgentConfig;
 import io.cmon.config.HostPort;
-import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -159,7 +158,7 @@ public final class Agent implements AutoCloseable {
                             config.gz().filesystems().excludeFsTypes(), config.gz().network().excludeDevices()),
                     plugins::gz);
             PrometheusRegistry self = new PrometheusRegistry();
-            JvmMetrics.builder().register(self); // the agent's own heap, threads, GC at /metrics
+            JvmSelfMetrics.register(self); // the agent's own heap, threads, GC at /metrics
             // plugins run on their own pool alongside the built-in collectors; both complete within their timeouts
             // (plugins keep their own timeouts: the scrape's deadline bounds the built-in collectors)
             AgentHttpServer http = new AgentHttpServer(vertx, server, inventory,

@@ -10,7 +10,7 @@ import io.cmon.agent.http.AgentHttpServer;
 import io.cmon.agent.http.Exposition;
 import io.cmon.agent.plugin.PluginMetrics;
 import io.cmon.agent.plugin.Plugins;
-import io.cmon.agent.runtime.ContainerdSource;
+import io.cmon.agent.runtime.ContainerdJar;
 import io.cmon.agent.runtime.DeclaredSource;
 import io.cmon.agent.runtime.DockerSource;
 import io.cmon.agent.runtime.InstanceInventory;
@@ -142,7 +142,8 @@ public final class Agent implements AutoCloseable {
                         config.defaultOwner()));
             }
             if (config.containerd() != null) {
-                sources.add(new ContainerdSource(config.containerd(), config.labels(), config.defaultOwner(),
+                // its code (gRPC) is in a jar of its own, opened only here
+                sources.add(ContainerdJar.source(config.containerd(), config.labels(), config.defaultOwner(),
                         config.kubernetes()));
             }
             if (config.podman() != null) {

@@ -10,14 +10,13 @@ import io.cmon.agent.http.AgentHttpServer;
 import io.cmon.agent.http.Exposition;
 import io.cmon.agent.plugin.PluginMetrics;
 import io.cmon.agent.plugin.Plugins;
-import io.cmon.agent.runtime.ContainerdSource;
+import io.cmon.agent.runtime.ContainerdJar;
 import io.cmon.agent.runtime.DeclaredSource;
 import io.cmon.agent.runtime.DockerSource;
 import io.cmon.agent.runtime.InstanceInventory;
 import io.cmon.agent.runtime.InstanceSource;
 import io.cmon.config.AgentConfig;
 import io.cmon.config.HostPort;
-import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -143,7 +142,8 @@ public final class Agent implements AutoCloseable {
                         config.defaultOwner()));
             }
             if (config.containerd() != null) {
-                sources.add(new ContainerdSource(config.containerd(), config.labels(), config.defaultOwner(),
+                // its code (gRPC) is in a jar of its own, opened only here
+                sources.add(ContainerdJar.source(config.containerd(), config.labels(), config.defaultOwner(),
                         config.kubernetes()));
             }
             if (config.podman() != null) {
@@ -159,7 +159,7 @@ public final class Agent implements AutoCloseable {
                             config.gz().filesystems().excludeFsTypes(), config.gz().network().excludeDevices()),
                     plugins::gz);
             PrometheusRegistry self = new PrometheusRegistry();
-            JvmMetrics.builder().register(self); // the agent's own heap, threads, GC at /metrics
+            JvmSelfMetrics.register(self); // the agent's own heap, threads, GC at /metrics
             // plugins run on their own pool alongside the built-in collectors; both complete within their timeouts
             // (plugins keep their own timeouts: the scrape's deadline bounds the built-in collectors)
             AgentHttpServer http = new AgentHttpServer(vertx, server, inventory,

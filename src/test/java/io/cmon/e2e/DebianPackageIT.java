@@ -59,6 +59,7 @@ class DebianPackageIT {
         assertThat(contents)
                 .containsPattern("-rwxr-xr-x root/root .* \\./usr/bin/cmon\n")
                 .containsPattern("-rw-r--r-- root/root .* \\./usr/share/cmon/cmon\\.jar\n")
+                .containsPattern("-rw-r--r-- root/root .* \\./usr/share/cmon/cmon-containerd\\.jar\n")
                 .contains("./usr/share/cmon/jvm/agent.options\n", "./usr/share/cmon/jvm/proxy.options\n",
                         "./usr/lib/systemd/system/cmon-agent.service\n", "./usr/lib/systemd/system/cmon-proxy.service\n",
                         "./etc/cmon/agent.yaml\n", "./etc/cmon/proxy.yaml\n", "./etc/cmon/accounts.yaml\n",

@@ -8,8 +8,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
+// public, and the three helpers ContainerdMapping calls: the containerd source is loaded by a class loader of its own
+// (ContainerdJar), i.e. from another runtime package, where package-private members are not accessible
 /** How a Docker/Podman container inspection becomes an {@link Instance} (DESIGN §2.1): labels, uuid, fields. */
-final class ContainerMapping {
+public final class ContainerMapping {
 
     static final String SOURCE = "docker";
     private static final Pattern UUID = Pattern.compile(
@@ -62,7 +64,7 @@ final class ContainerMapping {
         return uuidOfContainerId(containerId);
     }
 
-    static String uuidOfContainerId(String containerId) {
+    public static String uuidOfContainerId(String containerId) {
         if (containerId == null || !HEX32.matcher(containerId).matches()) {
             throw new IllegalArgumentException("not a container id: '" + containerId + "'");
         }
@@ -71,12 +73,12 @@ final class ContainerMapping {
                 + h.substring(16, 20) + "-" + h.substring(20, 32);
     }
 
-    static boolean isUuid(String s) {
+    public static boolean isUuid(String s) {
         return s != null && UUID.matcher(s).matches();
     }
 
     /** Comma-separated groups, trimmed, empty entries dropped, first occurrence kept. */
-    static List<String> splitGroups(String label) {
+    public static List<String> splitGroups(String label) {
         List<String> groups = new ArrayList<>();
         if (label == null) {
             return groups;

@@ -1,0 +1,56 @@
+package io.cmon.agent;
+
+import com.sun.management.HotSpotDiagnosticMXBean;
+import io.prometheus.metrics.instrumentation.jvm.JvmBufferPoolMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmClassLoadingMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmCompilationMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmGarbageCollectorMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmMemoryMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmMemoryPoolAllocationMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmNativeMemoryMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmRuntimeInfoMetric;
+import io.prometheus.metrics.instrumentation.jvm.JvmThreadsMetrics;
+import io.prometheus.metrics.instrumentation.jvm.ProcessMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+import java.lang.management.ManagementFactory;
+
+/**
+ * The agent's own JVM metrics at {@code /metrics}: what client_java's {@code JvmMetrics} registers, except that
+ * {@code jvm_native_memory_*} is registered only when native memory tracking is on. Those metrics exist only then
+ * (the JVM answers "not enabled" otherwise), but asking for them goes through the platform MBean server, which
+ * loads ~430 classes (JMX, the platform MXBeans, JFR's management bean) that nothing else in the agent needs:
+ * ~2-3 MiB of class metadata for every idle agent (docs/PERFORMANCE.md, "Idle memory, step N").
+ */
+final class JvmSelfMetrics {
+
+    private JvmSelfMetrics() {}
+
+    static void register(PrometheusRegistry registry) {
+        register(registry, nativeMemoryTracking());
+    }
+
+    static void register(PrometheusRegistry registry, boolean nativeMemoryTracking) {
+        JvmThreadsMetrics.builder().register(registry);
+        JvmBufferPoolMetrics.builder().register(registry);
+        JvmClassLoadingMetrics.builder().register(registry);
+        JvmCompilationMetrics.builder().register(registry);
+        JvmGarbageCollectorMetrics.builder().register(registry);
+        JvmMemoryPoolAllocationMetrics.builder().register(registry);
+        JvmMemoryMetrics.builder().register(registry);
+        if (nativeMemoryTracking) JvmNativeMemoryMetrics.builder().register(registry);
+        JvmRuntimeInfoMetric.builder().register(registry);
+        ProcessMetrics.builder().register(registry);
+    }
+
+    /** {@code -XX:NativeMemoryTracking=summary|detail} (off by default), read without the MBean server. */
+    static boolean nativeMemoryTracking() {
+        try {
+            String value = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+                    .getVMOption("NativeMemoryTracking").getValue();
+            return !"off".equals(value);
+        } catch (RuntimeException e) { // not HotSpot, or no such option: the metrics would be empty anyway
+            return false;
+        }
+    }
+}

@@ -244,11 +244,15 @@ public final class InstanceMetrics {
             return next.get() >= todo.size();
         }
 
+        /** The timer's handle on this batch, let go once every collector has started (see {@link Helper}). */
+        private final Helper helper = new Helper(this);
+
         @Override
         public void run() {
             for (int i = next.getAndIncrement(); i < todo.size(); i = next.getAndIncrement()) {
                 runOne(todo.get(i), slotsToFill.get(i));
             }
+            helper.batch = null;
         }
 
         /** Completes the slots no runner took (the pool refused the task). */
@@ -283,18 +287,37 @@ public final class InstanceMetrics {
             return;
         }
         if (batch.todo.size() > 1) {
-            // the check runs on the timer thread: a second hand-off only when the first runner is stuck
-            Executor helper = r -> {
-                if (!batch.allStarted()) {
-                    try {
-                        workers.execute(r);
-                    } catch (RuntimeException rejected) {
-                        batch.refuse(rejected);
-                    }
-                }
-            };
-            CompletableFuture.delayedExecutor(Math.max(1, deadlineMillis / 2), TimeUnit.MILLISECONDS, helper)
-                    .execute(batch);
+            // run by the timer thread itself: without an executor the JDK runs it on the common pool, which on a
+            // machine of one or two cores is a new thread per task
+            CompletableFuture.delayedExecutor(Math.max(1, deadlineMillis / 2), TimeUnit.MILLISECONDS, Runnable::run)
+                    .execute(batch.helper);
+        }
+    }
+
+    /**
+     * The second runner's timer task. It holds its batch only until the batch's collectors have all started: the
+     * timer keeps the task for half the deadline (~2.5 s) whatever happens, and holding the batch kept every
+     * uncached scrape's results (~20 KB) reachable that long, past several young collections, so they were promoted
+     * and filled the old generation (InstanceCollectionBenchmark under -Xmn2m: ~17,000 batches live, a full
+     * collection every few milliseconds; docs/PERFORMANCE.md, "Uncached scrape, step 2").
+     */
+    private final class Helper implements Runnable {
+        volatile Batch batch;
+
+        Helper(Batch batch) {
+            this.batch = batch;
+        }
+
+        @Override
+        public void run() {
+            // on the timer thread: a second hand-off only when the first runner is stuck
+            Batch stuck = batch;
+            if (stuck == null || stuck.allStarted()) return;
+            try {
+                workers.execute(stuck);
+            } catch (RuntimeException rejected) {
+                stuck.refuse(rejected);
+            }
         }
     }
 

@@ -322,21 +322,23 @@ public final class InstanceMetrics {
     }
 
     /**
-     * The three meta metrics of one collector. Their names and help texts are built once, not on every scrape.
+     * The three meta metrics of one collector, their metadata built once, not on every scrape.
      */
-    private record Meta(String available, String availableHelp, String cached, String cachedHelp, String timer,
-                        String timerHelp) {
+    private record Meta(Metrics.Gauge available, Metrics.Gauge cached, Metrics.Gauge timer) {
         static Meta of(String name) {
-            return new Meta(name + "_metrics_available_boolean", "1 when the " + name + " collector produced its metrics",
-                    name + "_metrics_cached_boolean", "1 when the " + name + " metrics come from the collector's cache",
-                    name + "_metrics_timer_seconds",
-                    "seconds the " + name + " collection that produced these values took");
+            return new Meta(
+                    new Metrics.Gauge(name + "_metrics_available_boolean",
+                            "1 when the " + name + " collector produced its metrics"),
+                    new Metrics.Gauge(name + "_metrics_cached_boolean",
+                            "1 when the " + name + " metrics come from the collector's cache"),
+                    new Metrics.Gauge(name + "_metrics_timer_seconds",
+                            "seconds the " + name + " collection that produced these values took"));
         }
 
         void addTo(List<MetricSnapshot> out, Result result, boolean wasCached) {
-            out.add(Metrics.gauge(available, availableHelp, result.metrics() != null ? 1 : 0));
-            out.add(Metrics.gauge(cached, cachedHelp, wasCached ? 1 : 0));
-            out.add(Metrics.gauge(timer, timerHelp, result.seconds()));
+            out.add(available.of(result.metrics() != null ? 1 : 0));
+            out.add(cached.of(wasCached ? 1 : 0));
+            out.add(timer.of(result.seconds()));
         }
     }
 }

@@ -62,7 +62,7 @@ class InstanceMetricsTest {
             if (failing) {
                 throw new IllegalStateException("kernel said no");
             }
-            return List.of(Metrics.gauge(name + "_calls", "calls", call));
+            return List.of(new Metrics.Gauge(name + "_calls", "calls").of(call));
         }
     }
 
@@ -283,7 +283,7 @@ class InstanceMetricsTest {
 
             @Override
             public List<MetricSnapshot> collect(Instance instance) {
-                MetricSnapshot snapshot = Metrics.gauge("tracked_value", "tracked", 1);
+                MetricSnapshot snapshot = new Metrics.Gauge("tracked_value", "tracked").of(1);
                 produced.add(new java.lang.ref.WeakReference<>(snapshot));
                 return List.of(snapshot);
             }

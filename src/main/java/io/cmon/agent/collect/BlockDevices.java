@@ -40,7 +40,7 @@ public final class BlockDevices {
 
     /** The kernel's name of the device, e.g. {@code sda}, {@code nvme0n1}, {@code dm-0}; empty when unknown. */
     public Optional<String> name(String majorMinor) {
-        if (!DiskIo.MAJOR_MINOR.matcher(majorMinor).matches()) {
+        if (!DiskIo.isMajorMinor(majorMinor)) {
             return Optional.empty();
         }
         long now = nanoClock.getAsLong();

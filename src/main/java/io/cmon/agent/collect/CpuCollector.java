@@ -15,6 +15,25 @@ import java.util.Optional;
  */
 public final class CpuCollector implements Collector {
 
+    private static final Metrics.SeedCounter USER = new Metrics.SeedCounter("cpu_user_usage",
+            "nanoseconds: CPU time in user mode");
+    private static final Metrics.SeedCounter SYS = new Metrics.SeedCounter("cpu_sys_usage",
+            "nanoseconds: CPU time in kernel mode");
+    private static final Metrics.SeedCounter WAIT = new Metrics.SeedCounter("cpu_wait_time",
+            "nanoseconds: time runnable but waiting for a CPU (PSI cpu some; CFS throttled time on v1)");
+    private static final Metrics.Counter PERIODS = new Metrics.Counter("cpu_periods",
+            "CFS bandwidth enforcement periods elapsed");
+    private static final Metrics.Counter THROTTLED_PERIODS = new Metrics.Counter("cpu_throttled_periods",
+            "CFS periods in which the CPU quota was exhausted");
+    private static final Metrics.Counter THROTTLED_SECONDS = new Metrics.Counter("cpu_throttled_seconds",
+            "time held off the CPU by the CPU quota");
+    private static final Metrics.Gauge QUOTA_CORES = new Metrics.Gauge("cpu_quota_cores",
+            "CPUs' worth of time the CFS quota allows per period (absent: no cap)");
+    private static final Metrics.Gauge QUOTA_SECONDS = new Metrics.Gauge("cpu_quota_seconds",
+            "CPU time the CFS quota allows per period (absent: no cap)");
+    private static final Metrics.Gauge PERIOD_SECONDS = new Metrics.Gauge("cpu_period_seconds",
+            "length of the CFS bandwidth period");
+
     private final CgroupFiles cgroups;
     private final Duration ttl;
 
@@ -37,26 +56,19 @@ public final class CpuCollector implements Collector {
     public List<MetricSnapshot> collect(Instance instance) throws Exception {
         InstanceCgroup cg = cgroups.resolve(instance);
         CpuStat stat = read(cg);
-        List<MetricSnapshot> out = new java.util.ArrayList<>(List.of(
-                Metrics.seedCounter("cpu_user_usage", "nanoseconds: CPU time in user mode", stat.userNs()),
-                Metrics.seedCounter("cpu_sys_usage", "nanoseconds: CPU time in kernel mode", stat.sysNs()),
-                Metrics.seedCounter("cpu_wait_time",
-                        "nanoseconds: time runnable but waiting for a CPU (PSI cpu some; CFS throttled time on v1)",
-                        stat.waitNs()),
-                Metrics.counter("cpu_periods", "CFS bandwidth enforcement periods elapsed", stat.periods()),
-                Metrics.counter("cpu_throttled_periods", "CFS periods in which the CPU quota was exhausted",
-                        stat.throttledPeriods()),
-                Metrics.counter("cpu_throttled_seconds", "time held off the CPU by the CPU quota",
-                        stat.throttledNs() / 1e9)));
+        List<MetricSnapshot> out = new java.util.ArrayList<>(9);
+        out.add(USER.of(stat.userNs()));
+        out.add(SYS.of(stat.sysNs()));
+        out.add(WAIT.of(stat.waitNs()));
+        out.add(PERIODS.of(stat.periods()));
+        out.add(THROTTLED_PERIODS.of(stat.throttledPeriods()));
+        out.add(THROTTLED_SECONDS.of(stat.throttledNs() / 1e9));
         Optional<CpuQuota> bandwidth = quota(cg);
         if (bandwidth.isPresent()) {
             CpuQuota q = bandwidth.get();
-            q.cores().ifPresent(cores -> out.add(Metrics.gauge("cpu_quota_cores",
-                    "CPUs' worth of time the CFS quota allows per period (absent: no cap)", cores)));
-            q.quotaUs().ifPresent(us -> out.add(Metrics.gauge("cpu_quota_seconds",
-                    "CPU time the CFS quota allows per period (absent: no cap)", us / 1e6)));
-            out.add(Metrics.gauge("cpu_period_seconds", "length of the CFS bandwidth period",
-                    q.periodUs() / 1e6));
+            q.cores().ifPresent(cores -> out.add(QUOTA_CORES.of(cores)));
+            q.quotaUs().ifPresent(us -> out.add(QUOTA_SECONDS.of(us / 1e6)));
+            out.add(PERIOD_SECONDS.of(q.periodUs() / 1e6));
         }
         return out;
     }

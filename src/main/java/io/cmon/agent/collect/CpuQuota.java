@@ -28,11 +28,11 @@ public record CpuQuota(OptionalLong quotaUs, long periodUs) {
 
     /** v2 {@code cpu.max}: {@code "<quota|max> <period>"}. */
     public static CpuQuota parseV2(String cpuMax) {
-        String[] fields = KeyedValues.WHITESPACE.split(cpuMax.trim());
-        if (fields.length != 2) {
+        Fields f = new Fields(cpuMax, 2);
+        if (f.split(0, cpuMax.length()) != 2) {
             throw new IllegalArgumentException("cpu.max: expected '<quota> <period>', got '" + cpuMax.trim() + "'");
         }
-        return of(fields[0].equals("max") ? -1 : Long.parseLong(fields[0]), Long.parseLong(fields[1]));
+        return of(f.is(0, "max") ? -1 : f.parseLong(0), f.parseLong(1));
     }
 
     private static CpuQuota of(long quotaUs, long periodUs) {

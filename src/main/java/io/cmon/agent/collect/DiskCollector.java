@@ -20,6 +20,22 @@ import java.util.function.ToLongFunction;
  */
 public final class DiskCollector implements Collector {
 
+    private static final Metrics.Counter READ_BYTES = new Metrics.Counter("disk_read_bytes",
+            "bytes read from block devices");
+    private static final Metrics.Counter WRITTEN_BYTES = new Metrics.Counter("disk_written_bytes",
+            "bytes written to block devices");
+    private static final Metrics.Counter READS = new Metrics.Counter("disk_reads", "read operations on block devices");
+    private static final Metrics.Counter WRITES = new Metrics.Counter("disk_writes",
+            "write operations on block devices");
+    private static final Metrics.Counter DEVICE_READ_BYTES = new Metrics.Counter("disk_device_read_bytes",
+            "bytes read from the block device");
+    private static final Metrics.Counter DEVICE_WRITTEN_BYTES = new Metrics.Counter("disk_device_written_bytes",
+            "bytes written to the block device");
+    private static final Metrics.Counter DEVICE_READS = new Metrics.Counter("disk_device_reads",
+            "read operations on the block device");
+    private static final Metrics.Counter DEVICE_WRITES = new Metrics.Counter("disk_device_writes",
+            "write operations on the block device");
+
     private final CgroupFiles cgroups;
     private final BlockDevices devices;
     private final Duration ttl;
@@ -49,28 +65,23 @@ public final class DiskCollector implements Collector {
             labels.add(Labels.of("device", d.device(), "device_name", devices.name(d.device()).orElse("")));
         }
         return List.of(
-                Metrics.counter("disk_read_bytes", "bytes read from block devices", io.readBytes()),
-                Metrics.counter("disk_written_bytes", "bytes written to block devices", io.writtenBytes()),
-                Metrics.counter("disk_reads", "read operations on block devices", io.reads()),
-                Metrics.counter("disk_writes", "write operations on block devices", io.writes()),
-                perDevice("disk_device_read_bytes", "bytes read from the block device", perDevice, labels,
-                        DiskIo.Device::readBytes),
-                perDevice("disk_device_written_bytes", "bytes written to the block device", perDevice, labels,
-                        DiskIo.Device::writtenBytes),
-                perDevice("disk_device_reads", "read operations on the block device", perDevice, labels,
-                        DiskIo.Device::reads),
-                perDevice("disk_device_writes", "write operations on the block device", perDevice, labels,
-                        DiskIo.Device::writes));
+                READ_BYTES.of(io.readBytes()),
+                WRITTEN_BYTES.of(io.writtenBytes()),
+                READS.of(io.reads()),
+                WRITES.of(io.writes()),
+                perDevice(DEVICE_READ_BYTES, perDevice, labels, DiskIo.Device::readBytes),
+                perDevice(DEVICE_WRITTEN_BYTES, perDevice, labels, DiskIo.Device::writtenBytes),
+                perDevice(DEVICE_READS, perDevice, labels, DiskIo.Device::reads),
+                perDevice(DEVICE_WRITES, perDevice, labels, DiskIo.Device::writes));
     }
 
-    private static CounterSnapshot perDevice(String name, String help, List<DiskIo.Device> devices,
+    private static CounterSnapshot perDevice(Metrics.Counter metric, List<DiskIo.Device> devices,
                                              List<Labels> labels, ToLongFunction<DiskIo.Device> value) {
-        CounterSnapshot.Builder b = CounterSnapshot.builder().name(name).help(help);
+        List<CounterDataPointSnapshot> points = new ArrayList<>(devices.size());
         for (int i = 0; i < devices.size(); i++) {
-            b.dataPoint(CounterDataPointSnapshot.builder().labels(labels.get(i))
-                    .value(value.applyAsLong(devices.get(i))).build());
+            points.add(Metrics.Counter.point(labels.get(i), value.applyAsLong(devices.get(i))));
         }
-        return b.build();
+        return metric.of(points);
     }
 
     static List<DiskIo.Device> read(InstanceCgroup cg) throws Exception {

@@ -4,13 +4,18 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /** Block I/O of a cgroup, summed over devices: bytes and operations, read and written. */
 public record DiskIo(long readBytes, long writtenBytes, long reads, long writes) {
 
-    /** A block device as the cgroup files name it. */
-    static final Pattern MAJOR_MINOR = Pattern.compile("\\d+:\\d+");
+    /** Whether {@code s} names a block device as the cgroup files do: {@code major:minor}, decimal. */
+    static boolean isMajorMinor(String s) {
+        Fields f = new Fields(s, 1);
+        return f.split(0, s.length()) == 1 && f.length(0) == s.length() && f.isMajorMinor(0);
+    }
+
+    /** The counters of an io.stat line we read, in the order of {@link Device}'s. */
+    private static final String[] V2_KEYS = {"rbytes", "wbytes", "rios", "wios"};
 
     /** The same counters for one device, {@code device} as {@code major:minor}. */
     public record Device(String device, long readBytes, long writtenBytes, long reads, long writes) {
@@ -56,19 +61,16 @@ public record DiskIo(long readBytes, long writtenBytes, long reads, long writes)
     }
 
     private static void readWrite(String text, Map<String, long[]> byDevice, int offset) {
-        for (String line : text.split("\n")) {
-            String[] f = KeyedValues.WHITESPACE.split(line.trim());
-            if (f.length != 3 || !MAJOR_MINOR.matcher(f[0]).matches()) {
-                continue; // the trailing "Total n"
+        Fields f = new Fields(text, 3);
+        for (int at = 0; at < text.length(); ) {
+            int end = Fields.lineEnd(text, at);
+            if (f.split(at, end) == 3 && f.isMajorMinor(0)) { // not the trailing "Total n"
+                int slot = f.is(1, "Read") ? offset : f.is(1, "Write") ? offset + 1 : -1;
+                if (slot >= 0) {
+                    byDevice.computeIfAbsent(f.get(0), d -> new long[4])[slot] += f.parseLong(2);
+                }
             }
-            int slot = switch (f[1]) {
-                case "Read" -> offset;
-                case "Write" -> offset + 1;
-                default -> -1;
-            };
-            if (slot >= 0) {
-                byDevice.computeIfAbsent(f[0], d -> new long[4])[slot] += Long.parseLong(f[2]);
-            }
+            at = end + 1;
         }
     }
 
@@ -79,32 +81,34 @@ public record DiskIo(long readBytes, long writtenBytes, long reads, long writes)
      */
     public static List<Device> devicesV2(String ioStat) {
         List<Device> out = new ArrayList<>();
-        for (String line : ioStat.split("\n")) {
-            String[] f = KeyedValues.WHITESPACE.split(line.trim());
-            if (f.length < 2 || !MAJOR_MINOR.matcher(f[0]).matches()) {
+        Fields f = new Fields(ioStat, 64);
+        for (int at = 0; at < ioStat.length(); ) {
+            int end = Fields.lineEnd(ioStat, at);
+            int n = Math.min(f.split(at, end), 64);
+            at = end + 1;
+            if (n < 2 || !f.isMajorMinor(0)) {
                 continue;
             }
             long[] c = new long[4];
             boolean any = false;
-            for (int i = 1; i < f.length; i++) {
-                int eq = f[i].indexOf('=');
-                if (eq < 0) {
+            for (int i = 1; i < n; i++) {
+                int eq = ioStat.indexOf('=', f.start(i));
+                if (eq < 0 || eq >= f.end(i)) {
                     continue;
                 }
-                int slot = switch (f[i].substring(0, eq)) {
-                    case "rbytes" -> 0;
-                    case "wbytes" -> 1;
-                    case "rios" -> 2;
-                    case "wios" -> 3;
-                    default -> -1;
-                };
+                int slot = -1;
+                for (int k = 0; k < V2_KEYS.length; k++) {
+                    if (eq - f.start(i) == V2_KEYS[k].length() && ioStat.startsWith(V2_KEYS[k], f.start(i))) {
+                        slot = k;
+                    }
+                }
                 if (slot >= 0) {
-                    c[slot] = Long.parseLong(f[i].substring(eq + 1));
+                    c[slot] = Long.parseLong(ioStat, eq + 1, f.end(i), 10);
                     any = true;
                 }
             }
             if (any) {
-                out.add(new Device(f[0], c[0], c[1], c[2], c[3]));
+                out.add(new Device(f.get(0), c[0], c[1], c[2], c[3]));
             }
         }
         return out;

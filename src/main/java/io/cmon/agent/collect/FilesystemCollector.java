@@ -42,6 +42,10 @@ public final class FilesystemCollector implements Collector {
     static final Duration FIRST_WAIT = Duration.ofMillis(250);
 
     private static final Logger log = LoggerFactory.getLogger(FilesystemCollector.class);
+    private static final Metrics.Gauge USED = new Metrics.Gauge("fs_used",
+            "bytes: used in the instance's writable layer");
+    private static final Metrics.Gauge AVAILABLE = new Metrics.Gauge("fs_available",
+            "bytes: available on the filesystem holding the writable layer");
 
     private final Executor background;
     private final Duration ttl;
@@ -94,10 +98,9 @@ public final class FilesystemCollector implements Collector {
         List<MetricSnapshot> out = new ArrayList<>(2);
         Long used = used(instance.uuid(), root);
         if (used != null) {
-            out.add(Metrics.gauge("fs_used", "bytes: used in the instance's writable layer", used));
+            out.add(USED.of(used));
         }
-        out.add(Metrics.gauge("fs_available", "bytes: available on the filesystem holding the writable layer",
-                store.getUsableSpace()));
+        out.add(AVAILABLE.of(store.getUsableSpace()));
         return out;
     }
 

@@ -244,11 +244,15 @@ public final class InstanceMetrics {
             return next.get() >= todo.size();
         }
 
+        /** The timer's handle on this batch, let go once every collector has started (see {@link Helper}). */
+        private final Helper helper = new Helper(this);
+
         @Override
         public void run() {
             for (int i = next.getAndIncrement(); i < todo.size(); i = next.getAndIncrement()) {
                 runOne(todo.get(i), slotsToFill.get(i));
             }
+            helper.batch = null;
         }
 
         /** Completes the slots no runner took (the pool refused the task). */
@@ -283,37 +287,58 @@ public final class InstanceMetrics {
             return;
         }
         if (batch.todo.size() > 1) {
-            // the check runs on the timer thread: a second hand-off only when the first runner is stuck
-            Executor helper = r -> {
-                if (!batch.allStarted()) {
-                    try {
-                        workers.execute(r);
-                    } catch (RuntimeException rejected) {
-                        batch.refuse(rejected);
-                    }
-                }
-            };
-            CompletableFuture.delayedExecutor(Math.max(1, deadlineMillis / 2), TimeUnit.MILLISECONDS, helper)
-                    .execute(batch);
+            // run by the timer thread itself: without an executor the JDK runs it on the common pool, which on a
+            // machine of one or two cores is a new thread per task
+            CompletableFuture.delayedExecutor(Math.max(1, deadlineMillis / 2), TimeUnit.MILLISECONDS, Runnable::run)
+                    .execute(batch.helper);
         }
     }
 
     /**
-     * The three meta metrics of one collector. Their names and help texts are built once, not on every scrape.
+     * The second runner's timer task. It holds its batch only until the batch's collectors have all started: the
+     * timer keeps the task for half the deadline (~2.5 s) whatever happens, and holding the batch kept every
+     * uncached scrape's results (~20 KB) reachable that long, past several young collections, so they were promoted
+     * and filled the old generation (InstanceCollectionBenchmark under -Xmn2m: ~17,000 batches live, a full
+     * collection every few milliseconds; docs/PERFORMANCE.md, "Uncached scrape, step 2").
      */
-    private record Meta(String available, String availableHelp, String cached, String cachedHelp, String timer,
-                        String timerHelp) {
+    private final class Helper implements Runnable {
+        volatile Batch batch;
+
+        Helper(Batch batch) {
+            this.batch = batch;
+        }
+
+        @Override
+        public void run() {
+            // on the timer thread: a second hand-off only when the first runner is stuck
+            Batch stuck = batch;
+            if (stuck == null || stuck.allStarted()) return;
+            try {
+                workers.execute(stuck);
+            } catch (RuntimeException rejected) {
+                stuck.refuse(rejected);
+            }
+        }
+    }
+
+    /**
+     * The three meta metrics of one collector, their metadata built once, not on every scrape.
+     */
+    private record Meta(Metrics.Gauge available, Metrics.Gauge cached, Metrics.Gauge timer) {
         static Meta of(String name) {
-            return new Meta(name + "_metrics_available_boolean", "1 when the " + name + " collector produced its metrics",
-                    name + "_metrics_cached_boolean", "1 when the " + name + " metrics come from the collector's cache",
-                    name + "_metrics_timer_seconds",
-                    "seconds the " + name + " collection that produced these values took");
+            return new Meta(
+                    new Metrics.Gauge(name + "_metrics_available_boolean",
+                            "1 when the " + name + " collector produced its metrics"),
+                    new Metrics.Gauge(name + "_metrics_cached_boolean",
+                            "1 when the " + name + " metrics come from the collector's cache"),
+                    new Metrics.Gauge(name + "_metrics_timer_seconds",
+                            "seconds the " + name + " collection that produced these values took"));
         }
 
         void addTo(List<MetricSnapshot> out, Result result, boolean wasCached) {
-            out.add(Metrics.gauge(available, availableHelp, result.metrics() != null ? 1 : 0));
-            out.add(Metrics.gauge(cached, cachedHelp, wasCached ? 1 : 0));
-            out.add(Metrics.gauge(timer, timerHelp, result.seconds()));
+            out.add(available.of(result.metrics() != null ? 1 : 0));
+            out.add(cached.of(wasCached ? 1 : 0));
+            out.add(timer.of(result.seconds()));
         }
     }
 }

@@ -37,6 +37,8 @@ public final class LoadCollector implements Collector, AutoCloseable {
     static final Duration IDLE_AFTER = Duration.ofMinutes(10);
 
     private static final Logger log = LoggerFactory.getLogger(LoadCollector.class);
+    private static final Metrics.Gauge LOAD = new Metrics.Gauge("load_average",
+            "1-minute exponentially-damped count of the instance's runnable and uninterruptible tasks");
 
     private final CgroupFiles cgroups;
     private final ProcFiles proc;
@@ -90,9 +92,7 @@ public final class LoadCollector implements Collector, AutoCloseable {
         }
         t.instance = instance;
         t.lastAskedNanos = now;
-        return List.of(Metrics.gauge("load_average",
-                "1-minute exponentially-damped count of the instance's runnable and uninterruptible tasks",
-                t.load));
+        return List.of(LOAD.of(t.load));
     }
 
     @Override

@@ -15,15 +15,19 @@ public record MemInfo(Map<String, Long> fields) {
 
     public static MemInfo parse(String text) {
         Map<String, Long> fields = new LinkedHashMap<>();
-        for (String line : text.split("\n")) {
-            int colon = line.indexOf(':');
-            String name = colon < 0 ? "" : line.substring(0, colon).trim();
+        Fields v = new Fields(text, 2);
+        for (int at = 0; at < text.length(); ) {
+            int end = Fields.lineEnd(text, at);
+            int colon = text.indexOf(':', at);
+            int lineStart = at;
+            at = end + 1;
+            if (colon < 0 || colon >= end) continue;
+            String name = text.substring(lineStart, colon).trim();
             if (name.isEmpty()) continue; // ": 5 kB" or blanks before the colon name no field
-            String[] v = KeyedValues.WHITESPACE.split(line.substring(colon + 1).trim());
-            if (v.length == 0 || v[0].isEmpty()) continue;
+            if (v.split(colon + 1, end) == 0) continue;
             try {
-                long n = Long.parseLong(v[0]);
-                fields.put(name, v.length > 1 && v[1].equals("kB") ? n * 1024 : n);
+                long n = v.parseLong(0);
+                fields.put(name, v.count() > 1 && v.is(1, "kB") ? n * 1024 : n);
             } catch (NumberFormatException notNumeric) {
                 // a field of a newer kernel we do not read
             }

@@ -9,6 +9,14 @@ import java.util.List;
 /** {@code mem_agg_usage}, {@code mem_limit}, {@code mem_swap}, {@code mem_swap_limit}: bytes, see {@link MemoryStat}. */
 public final class MemoryCollector implements Collector {
 
+    private static final Metrics.Gauge USAGE = new Metrics.Gauge("mem_agg_usage",
+            "bytes: memory used by the instance's cgroup");
+    private static final Metrics.Gauge LIMIT = new Metrics.Gauge("mem_limit",
+            "bytes: memory limit (the server's memory when unlimited)");
+    private static final Metrics.Gauge SWAP = new Metrics.Gauge("mem_swap", "bytes: swap used");
+    private static final Metrics.Gauge SWAP_LIMIT = new Metrics.Gauge("mem_swap_limit",
+            "bytes: swap limit (the server's swap when unlimited)");
+
     private final CgroupFiles cgroups;
     private final ProcFiles proc;
     private final Duration ttl;
@@ -37,13 +45,8 @@ public final class MemoryCollector implements Collector {
     @Override
     public List<MetricSnapshot> collect(Instance instance) throws Exception {
         MemoryStat stat = read(cgroups.resolve(instance), host());
-        return List.of(
-                Metrics.gauge("mem_agg_usage", "bytes: memory used by the instance's cgroup", stat.usage()),
-                Metrics.gauge("mem_limit", "bytes: memory limit (the server's memory when unlimited)",
-                        stat.limit()),
-                Metrics.gauge("mem_swap", "bytes: swap used", stat.swap()),
-                Metrics.gauge("mem_swap_limit", "bytes: swap limit (the server's swap when unlimited)",
-                        stat.swapLimit()));
+        return List.of(USAGE.of(stat.usage()), LIMIT.of(stat.limit()), SWAP.of(stat.swap()),
+                SWAP_LIMIT.of(stat.swapLimit()));
     }
 
     private MemInfo host() throws java.io.IOException {

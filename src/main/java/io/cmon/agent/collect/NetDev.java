@@ -26,21 +26,20 @@ public final class NetDev {
 
     public static List<Device> parseDevices(String text) {
         List<Device> interfaces = new ArrayList<>();
-        for (String line : text.split("\n")) {
-            int colon = line.indexOf(':');
-            if (colon < 0 || line.indexOf('|') >= 0) {
-                continue;
+        Fields f = new Fields(text, 16);
+        for (int at = 0; at < text.length(); ) {
+            int end = Fields.lineEnd(text, at);
+            int colon = text.indexOf(':', at);
+            int bar = text.indexOf('|', at);
+            if (colon >= 0 && colon < end && (bar < 0 || bar >= end)) {
+                if (f.split(colon + 1, end) < 12) {
+                    throw new IllegalArgumentException("short net/dev line: '" + text.substring(at, end) + "'");
+                }
+                interfaces.add(new Device(text.substring(at, colon).trim(), f.parseLong(0), f.parseLong(1),
+                        f.parseLong(2), f.parseLong(3), f.parseLong(8), f.parseLong(9), f.parseLong(10),
+                        f.parseLong(11)));
             }
-            String[] counters = KeyedValues.WHITESPACE.split(line.substring(colon + 1).trim());
-            if (counters.length < 12) {
-                throw new IllegalArgumentException("short net/dev line: '" + line + "'");
-            }
-            long[] c = new long[12];
-            for (int i = 0; i < c.length; i++) {
-                c[i] = Long.parseLong(counters[i]);
-            }
-            interfaces.add(new Device(line.substring(0, colon).trim(), c[0], c[1], c[2], c[3], c[8], c[9], c[10],
-                    c[11]));
+            at = end + 1;
         }
         return interfaces;
     }

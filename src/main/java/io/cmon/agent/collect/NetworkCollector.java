@@ -3,10 +3,11 @@ package io.cmon.agent.collect;
 import io.cmon.agent.runtime.Instance;
 import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
-import io.prometheus.metrics.model.snapshots.UnknownSnapshot;
+import io.prometheus.metrics.model.snapshots.UnknownSnapshot.UnknownDataPointSnapshot;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -15,6 +16,13 @@ import java.util.List;
  * instance declared by cgroup alone is read through any process of its cgroup.
  */
 public final class NetworkCollector implements Collector {
+
+    private static final Metrics.SeedCounter PACKETS_IN = new Metrics.SeedCounter("net_agg_packets_in",
+            "packets received");
+    private static final Metrics.SeedCounter PACKETS_OUT = new Metrics.SeedCounter("net_agg_packets_out",
+            "packets sent");
+    private static final Metrics.SeedCounter BYTES_IN = new Metrics.SeedCounter("net_agg_bytes_in", "bytes received");
+    private static final Metrics.SeedCounter BYTES_OUT = new Metrics.SeedCounter("net_agg_bytes_out", "bytes sent");
 
     private final CgroupFiles cgroups;
     private final ProcFiles proc;
@@ -42,17 +50,19 @@ public final class NetworkCollector implements Collector {
         String text = proc.read(pid, "net/dev")
                 .orElseThrow(() -> new IOException("process " + pid + " of " + instance.uuid() + " is gone"));
         List<NetDev.Interface> interfaces = NetDev.parse(text);
-        UnknownSnapshot.Builder packetsIn = Metrics.seedCounter("net_agg_packets_in", "packets received");
-        UnknownSnapshot.Builder packetsOut = Metrics.seedCounter("net_agg_packets_out", "packets sent");
-        UnknownSnapshot.Builder bytesIn = Metrics.seedCounter("net_agg_bytes_in", "bytes received");
-        UnknownSnapshot.Builder bytesOut = Metrics.seedCounter("net_agg_bytes_out", "bytes sent");
+        int n = interfaces.size();
+        List<UnknownDataPointSnapshot> packetsIn = new ArrayList<>(n);
+        List<UnknownDataPointSnapshot> packetsOut = new ArrayList<>(n);
+        List<UnknownDataPointSnapshot> bytesIn = new ArrayList<>(n);
+        List<UnknownDataPointSnapshot> bytesOut = new ArrayList<>(n);
         for (NetDev.Interface i : interfaces) {
             Labels labels = Labels.of("interface", i.name());
-            packetsIn.dataPoint(Metrics.point(labels, i.rxPackets()));
-            packetsOut.dataPoint(Metrics.point(labels, i.txPackets()));
-            bytesIn.dataPoint(Metrics.point(labels, i.rxBytes()));
-            bytesOut.dataPoint(Metrics.point(labels, i.txBytes()));
+            packetsIn.add(Metrics.point(labels, i.rxPackets()));
+            packetsOut.add(Metrics.point(labels, i.txPackets()));
+            bytesIn.add(Metrics.point(labels, i.rxBytes()));
+            bytesOut.add(Metrics.point(labels, i.txBytes()));
         }
-        return List.of(packetsIn.build(), packetsOut.build(), bytesIn.build(), bytesOut.build());
+        return List.of(PACKETS_IN.of(packetsIn), PACKETS_OUT.of(packetsOut), BYTES_IN.of(bytesIn),
+                BYTES_OUT.of(bytesOut));
     }
 }

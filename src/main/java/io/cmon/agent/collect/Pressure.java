@@ -20,20 +20,23 @@ public record Pressure(Line some, Optional<Line> full) {
     public static Pressure parse(String text) {
         Line some = null;
         Line full = null;
-        for (String raw : text.split("\n")) {
-            String[] fields = KeyedValues.WHITESPACE.split(raw.trim());
-            if (fields.length < 5) {
+        Fields f = new Fields(text, 5);
+        for (int at = 0; at < text.length(); ) {
+            int end = Fields.lineEnd(text, at);
+            int n = f.split(at, end);
+            at = end + 1;
+            if (n < 5) {
                 continue;
             }
             Line line = new Line(
-                    Double.parseDouble(value(fields[1], "avg10")),
-                    Double.parseDouble(value(fields[2], "avg60")),
-                    Double.parseDouble(value(fields[3], "avg300")),
-                    Long.parseLong(value(fields[4], "total")));
-            switch (fields[0]) {
-                case "some" -> some = line;
-                case "full" -> full = line;
-                default -> { }
+                    Double.parseDouble(value(f, 1, "avg10=")),
+                    Double.parseDouble(value(f, 2, "avg60=")),
+                    Double.parseDouble(value(f, 3, "avg300=")),
+                    Long.parseLong(text, valueStart(f, 4, "total="), f.end(4), 10));
+            if (f.is(0, "some")) {
+                some = line;
+            } else if (f.is(0, "full")) {
+                full = line;
             }
         }
         if (some == null) {
@@ -42,10 +45,15 @@ public record Pressure(Line some, Optional<Line> full) {
         return new Pressure(some, Optional.ofNullable(full));
     }
 
-    private static String value(String field, String key) {
-        if (!field.startsWith(key + "=")) {
-            throw new IllegalArgumentException("expected " + key + "=…, got '" + field + "'");
+    private static String value(Fields f, int field, String key) {
+        return f.get(field).substring(valueStart(f, field, key) - f.start(field));
+    }
+
+    /** Where the value of {@code key=value} starts; the field must be that key's. */
+    private static int valueStart(Fields f, int field, String key) {
+        if (!f.startsWith(field, key)) {
+            throw new IllegalArgumentException("expected " + key + "…, got '" + f.get(field) + "'");
         }
-        return field.substring(key.length() + 1);
+        return f.start(field) + key.length();
     }
 }

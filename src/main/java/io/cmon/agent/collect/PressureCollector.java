@@ -22,6 +22,14 @@ import java.util.Optional;
 public final class PressureCollector implements Collector {
 
     static final List<String> RESOURCES = List.of("cpu", "memory", "io");
+    /** Per resource, in the order of {@link #RESOURCES}: its file, its "some" and its "full" counter. */
+    private static final String[] FILES = RESOURCES.stream().map(r -> r + ".pressure").toArray(String[]::new);
+    private static final Metrics.Counter[] WAITING = RESOURCES.stream().map(r -> new Metrics.Counter(
+            "pressure_" + r + "_waiting_seconds", "time at least one task of the instance waited for " + r
+            + " (PSI some)")).toArray(Metrics.Counter[]::new);
+    private static final Metrics.Counter[] STALLED = RESOURCES.stream().map(r -> new Metrics.Counter(
+            "pressure_" + r + "_stalled_seconds", "time all non-idle tasks of the instance were stalled on " + r
+            + " at once (PSI full)")).toArray(Metrics.Counter[]::new);
 
     private final CgroupFiles cgroups;
     private final Duration ttl;
@@ -49,18 +57,15 @@ public final class PressureCollector implements Collector {
                     + ": PSI needs cgroup v2, or a hybrid host's cgroup2 tree mirroring the instance");
         }
         List<MetricSnapshot> out = new ArrayList<>();
-        for (String resource : RESOURCES) {
-            Optional<String> text = cg.readV2(resource + ".pressure");
+        for (int r = 0; r < FILES.length; r++) {
+            Optional<String> text = cg.readV2(FILES[r]);
             if (text.isEmpty()) {
                 continue;
             }
             Pressure psi = Pressure.parse(text.get());
-            out.add(Metrics.counter("pressure_" + resource + "_waiting_seconds",
-                    "time at least one task of the instance waited for " + resource + " (PSI some)",
-                    psi.some().totalUs() / 1e6));
-            psi.full().ifPresent(full -> out.add(Metrics.counter("pressure_" + resource + "_stalled_seconds",
-                    "time all non-idle tasks of the instance were stalled on " + resource + " at once (PSI full)",
-                    full.totalUs() / 1e6)));
+            out.add(WAITING[r].of(psi.some().totalUs() / 1e6));
+            Metrics.Counter stalled = STALLED[r];
+            psi.full().ifPresent(full -> out.add(stalled.of(full.totalUs() / 1e6)));
         }
         if (out.isEmpty()) {
             throw new IOException("no PSI files in " + cg.unified().orElseThrow()

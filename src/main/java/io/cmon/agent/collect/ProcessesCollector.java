@@ -9,6 +9,11 @@ import java.util.List;
 /** {@code processes_current} and {@code processes_limit}: the pids controller's count and limit, see {@link Pids}. */
 public final class ProcessesCollector implements Collector {
 
+    private static final Metrics.Gauge CURRENT = new Metrics.Gauge("processes_current",
+            "tasks (processes and threads) in the instance");
+    private static final Metrics.Gauge LIMIT = new Metrics.Gauge("processes_limit",
+            "most tasks the instance may have (the server's kernel.pid_max when unlimited)");
+
     private final CgroupFiles cgroups;
     private final ProcFiles proc;
     private final Duration ttl;
@@ -32,11 +37,7 @@ public final class ProcessesCollector implements Collector {
     @Override
     public List<MetricSnapshot> collect(Instance instance) throws Exception {
         Pids pids = read(cgroups.resolve(instance), pidMax(proc));
-        return List.of(
-                Metrics.gauge("processes_current", "tasks (processes and threads) in the instance", pids.current()),
-                Metrics.gauge("processes_limit",
-                        "most tasks the instance may have (the server's kernel.pid_max when unlimited)",
-                        pids.limit()));
+        return List.of(CURRENT.of(pids.current()), LIMIT.of(pids.limit()));
     }
 
     static long pidMax(ProcFiles proc) throws Exception {

@@ -15,6 +15,19 @@ import java.util.List;
  */
 public final class TcpCollector implements Collector {
 
+    private static final Metrics.Counter ACTIVE_OPENS = new Metrics.Counter("tcp_active_opens",
+            "connections opened from the instance (SYN sent)");
+    private static final Metrics.Counter PASSIVE_OPENS = new Metrics.Counter("tcp_passive_opens",
+            "connections accepted by the instance (SYN received)");
+    private static final Metrics.Counter FAILED_ATTEMPTS = new Metrics.Counter("tcp_failed_connection_attempts",
+            "connection attempts that failed (refused, reset or timed out before established)");
+    private static final Metrics.Counter RETRANSMITTED = new Metrics.Counter("tcp_retransmitted_segments",
+            "TCP segments retransmitted");
+    private static final Metrics.Gauge ESTABLISHED = new Metrics.Gauge("tcp_current_established",
+            "TCP connections now established or closing");
+    private static final Metrics.Counter LISTEN_DROPS = new Metrics.Counter("tcp_listen_drops",
+            "connections dropped at a listening socket (accept queue full, …)");
+
     private final CgroupFiles cgroups;
     private final ProcFiles proc;
     private final Duration ttl;
@@ -41,19 +54,13 @@ public final class TcpCollector implements Collector {
         String snmp = proc.read(pid, "net/snmp")
                 .orElseThrow(() -> new IOException("process " + pid + " of " + instance.uuid() + " is gone"));
         TcpStats tcp = TcpStats.parse(snmp, proc.read(pid, "net/netstat").orElse(null));
-        List<MetricSnapshot> out = new ArrayList<>(List.of(
-                Metrics.counter("tcp_active_opens", "connections opened from the instance (SYN sent)",
-                        tcp.activeOpens()),
-                Metrics.counter("tcp_passive_opens", "connections accepted by the instance (SYN received)",
-                        tcp.passiveOpens()),
-                Metrics.counter("tcp_failed_connection_attempts",
-                        "connection attempts that failed (refused, reset or timed out before established)",
-                        tcp.attemptFails()),
-                Metrics.counter("tcp_retransmitted_segments", "TCP segments retransmitted", tcp.retransSegs()),
-                Metrics.gauge("tcp_current_established", "TCP connections now established or closing",
-                        tcp.currEstab())));
-        tcp.listenDrops().ifPresent(n -> out.add(Metrics.counter("tcp_listen_drops",
-                "connections dropped at a listening socket (accept queue full, …)", n)));
+        List<MetricSnapshot> out = new ArrayList<>(6);
+        out.add(ACTIVE_OPENS.of(tcp.activeOpens()));
+        out.add(PASSIVE_OPENS.of(tcp.passiveOpens()));
+        out.add(FAILED_ATTEMPTS.of(tcp.attemptFails()));
+        out.add(RETRANSMITTED.of(tcp.retransSegs()));
+        out.add(ESTABLISHED.of(tcp.currEstab()));
+        tcp.listenDrops().ifPresent(n -> out.add(LISTEN_DROPS.of(n)));
         return out;
     }
 }

@@ -62,7 +62,7 @@ class InstanceMetricsTest {
             if (failing) {
                 throw new IllegalStateException("kernel said no");
             }
-            return List.of(Metrics.gauge(name + "_calls", "calls", call));
+            return List.of(new Metrics.Gauge(name + "_calls", "calls").of(call));
         }
     }
 
@@ -266,5 +266,38 @@ class InstanceMetricsTest {
         MetricSnapshots out = metrics.collect(WEB).get(1, TimeUnit.SECONDS);
 
         assertThat(value(out, "cpu_metrics_available_boolean")).isEqualTo(0.0);
+    }
+    @Test
+    void aFinishedScrapesResultsAreNotHeldByItsSecondRunnerTimer() throws Exception {
+        List<java.lang.ref.WeakReference<MetricSnapshot>> produced = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Collector tracked = new Collector() {
+            @Override
+            public String name() {
+                return "tracked";
+            }
+
+            @Override
+            public Duration ttl() {
+                return Duration.ofSeconds(1);
+            }
+
+            @Override
+            public List<MetricSnapshot> collect(Instance instance) {
+                MetricSnapshot snapshot = new Metrics.Gauge("tracked_value", "tracked").of(1);
+                produced.add(new java.lang.ref.WeakReference<>(snapshot));
+                return List.of(snapshot);
+            }
+        };
+        // an hour's deadline: the second runner's timer fires after half an hour, long after this test
+        InstanceMetrics metrics = new InstanceMetrics(List.of(tracked, new Counting("other", Duration.ofSeconds(1))),
+                workers, () -> now[0], Duration.ofHours(1));
+        assertThat(value(metrics.collect(WEB).get(1, TimeUnit.SECONDS), "tracked_value")).isEqualTo(1.0);
+        metrics.forget(WEB.uuid()); // the cache lets go of the result
+
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            System.gc();
+            assertThat(produced).hasSize(1);
+            assertThat(produced.get(0).get()).isNull();
+        });
     }
 }

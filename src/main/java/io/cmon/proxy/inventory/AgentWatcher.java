@@ -167,11 +167,7 @@ public final class AgentWatcher {
                 .setHost(agent.host())
                 .setPort(agent.port())
                 .setURI(uri)
-                // the wait for a pooled connection outlasts the TCP connect (the client's connect timeout, the same
-                // 5 s by default), so a connection being made never outlives the request that asked for it. Suspected
-                // cause of 20,000-agent runs where 2,653 agents held two connections each and the descriptors ran
-                // out: one completing after its waiter gave up, beside the retry's (docs/PERFORMANCE.md)
-                .setConnectTimeout(timing.connectTimeout().plusSeconds(2).toMillis())
+                .setConnectTimeout(timing.connectTimeout().toMillis())
                 // the agent answers at the wait at the latest: silence well past it means it is gone
                 .setIdleTimeout(timing.longPoll().plusSeconds(10).toMillis())
                 .putHeader(HttpHeaders.ACCEPT, InstancesAnswer.ACCEPT);

@@ -321,14 +321,7 @@ class ProxyInProcessTest {
         }
         try {
             assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
-            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
-            for (String path : List.of("/-/healthy", "/-/ready", "/status", "/metrics")) {
-                java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
-                                java.net.URI.create("http://127.0.0.1:" + proxy.adminPort() + path))
-                                .timeout(Duration.ofSeconds(5)).build(),
-                        java.net.http.HttpResponse.BodyHandlers.ofString());
-                assertThat(r.statusCode()).as(path).isEqualTo(200);
-            }
+            assertAdminRoutesAnswer(Duration.ofSeconds(5));
             TlsClient.Response discovery = alice.get("cmon.test", "/v1/discover");
             assertThat(discovery.status()).isEqualTo(200);
             assertThat(discovery.text()).contains(A1);
@@ -357,17 +350,22 @@ class ProxyInProcessTest {
         }
         try {
             assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
-            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
-            for (String path : List.of("/-/healthy", "/-/ready", "/status", "/metrics")) {
-                java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
-                                java.net.URI.create("http://127.0.0.1:" + proxy.adminPort() + path))
-                                .timeout(Duration.ofSeconds(3)).build(),
-                        java.net.http.HttpResponse.BodyHandlers.ofString());
-                assertThat(r.statusCode()).as(path).isEqualTo(200);
-            }
+            assertAdminRoutesAnswer(Duration.ofSeconds(3));
             assertThat(release.getCount()).as("every tenant listener loop still busy").isEqualTo(1);
         } finally {
             release.countDown();
+        }
+    }
+
+    /** Every admin route answers 200 within {@code timeout} (a loop it waited on would make it time out). */
+    static void assertAdminRoutesAnswer(Duration timeout) throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        for (String path : List.of("/-/healthy", "/-/ready", "/status", "/metrics")) {
+            java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create("http://127.0.0.1:" + proxy.adminPort() + path))
+                            .timeout(timeout).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(path).isEqualTo(200);
         }
     }
 

@@ -187,6 +187,11 @@ else
       END {printf "  proxy connections to agents: %d to %d agents, %d agents with more than one\n", conns, peers, dup}' \
     || true
 fi
+agent_connections() { # the proxy's own count of its connections to agents, and the strays it closed
+  curl -fsS --max-time 60 "$admin/metrics" 2>/dev/null | grep -E '^cmon_proxy_agent_(connections|stray_connections)' \
+    | sed 's/^cmon_proxy_agent_//' | tr '\n' ' ' || true
+}
+echo "agent connections (proxy's count): $(agent_connections)"
 instances=$(curl -fsS --max-time 60 "$admin/status" | jq .instances || echo "?")
 echo "inventory: $instances instances"
 
@@ -266,5 +271,6 @@ if [[ -n "${RECOVER_TO:-}" ]]; then
     --resolve "localhost:$port:127.0.0.1" "https://localhost:$port/v1/discover" || true)
   echo "recovery to $RECOVER_TO agents: ${recovered:-NOT recovered} after $(($(date +%s) - t0)) s: $up up of $listed listed;" \
     "proxy fds $fds; /-/healthy $healthy; discovery $disc (load $(load))"
+  echo "agent connections (proxy's count): $(agent_connections)"
 fi
 echo "# load after: $(load)"

@@ -64,6 +64,9 @@ final class AgentSet {
     private final FleetInventory inventory;
     private final Vertx loops;
     private final HttpClient client;
+    /** The watchers' connections; closes those Vert.x's pool lost. */
+    private final ConnectionLedger ledger = new ConnectionLedger("inventory", ConnectionLedger.GRACE,
+            System::currentTimeMillis);
     private final int loopCount;
     /** The event loops' contexts, once started; the first runs reconciliation and DNS. */
     private final List<Context> contexts = new CopyOnWriteArrayList<>();
@@ -100,8 +103,9 @@ final class AgentSet {
                         loops.unavailableNativeTransportCause(),
                         AgentWatcher.KeepAlive.DEFAULT.giveUpAfter().toSeconds());
             }
-            this.client = loops.createHttpClient(AgentWatcher.KeepAlive.DEFAULT.applyTo(clientOptions.setKeepAlive(true)),
-                    new PoolOptions().setHttp1MaxSize(1).setCleanerPeriod(15_000));
+            this.client = ledger.attach(loops.createHttpClient(
+                    AgentWatcher.KeepAlive.DEFAULT.applyTo(clientOptions.setKeepAlive(true)),
+                    new PoolOptions().setHttp1MaxSize(1).setCleanerPeriod(15_000)));
             this.dns = agentDns(registry);
         } catch (RuntimeException e) {
             loops.close();
@@ -136,6 +140,8 @@ final class AgentSet {
                 contexts.add(context);
             }
         }, new DeploymentOptions().setInstances(loopCount)).map(id -> {
+            control().runOnContext(x -> loops.setPeriodic(ConnectionLedger.SWEEP_PERIOD.toMillis(),
+                    t -> ledger.sweep()));
             reconcile();
             if (dns != null) control().runOnContext(x -> dns.start());
             return null;
@@ -159,6 +165,11 @@ final class AgentSet {
 
     AgentDns dns() {
         return dns;
+    }
+
+    /** The watchers' connections. */
+    ConnectionLedger ledger() {
+        return ledger;
     }
 
     int size() {
@@ -217,7 +228,7 @@ final class AgentSet {
             watchers.computeIfAbsent(agent, a -> {
                 Context on = contexts.get(Math.floorMod(nextContext.getAndIncrement(), contexts.size()));
                 AgentWatcher w = new AgentWatcher(loops, on, client, a, inventory, AgentWatcher.Timing.DEFAULT,
-                        System::currentTimeMillis, ThreadLocalRandom.current(), capacity);
+                        System::currentTimeMillis, ThreadLocalRandom.current(), capacity, ledger::claim);
                 w.start(spread);
                 return w;
             });

@@ -27,6 +27,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A running cmon proxy (DESIGN §3): the wiring of its parts, and the reload and file watching of the accounts,
@@ -120,10 +121,12 @@ public final class Proxy {
                 build -> vertx.executeBlocking(build, false));
         this.agents = new AgentSet(config, inventory, metrics.registry(), agentClientOptions(), capacity);
         this.tenants = new TenantListeners(vertx, config, tls, tenantGuard, handshakeFailures,
-                this::agentClientOptions, (loop, forwardClient, accessLog) -> new ProxyHandler(parser,
+                this::agentClientOptions, (loop, forwardClient, claim, accessLog) -> new ProxyHandler(parser,
                         (req, mayVerify) -> sessions.authenticate(req.connection().sslSession(), mayVerify),
-                        throttle, limiter, inventory, new AgentForwarder(loop, forwardClient, config.maxResponseSize()),
+                        throttle, limiter, inventory,
+                        new AgentForwarder(loop, forwardClient, claim, config.maxResponseSize()),
                         metrics, config.requestTimeout(), this::advertisedAddress, accessLog, discovery));
+        ConnectionLedger.register(metrics.registry(), agents.ledger(), tenants.ledger());
         this.admin = new AdminServer(config, new AdminServer.Parts(inventory, metrics, accounts, sessions,
                 tenantGuard, adminGuard, adminHosts, agents, capacity), new AdminServer.Operations() {
                     public Future<String> reload() {
@@ -176,7 +179,9 @@ public final class Proxy {
     }
 
     private HttpClientOptions agentClientOptions() {
-        HttpClientOptions o = new HttpClientOptions().setConnectTimeout(5000);
+        // the watchers' pool wait (AgentWatcher.Timing) outlasts these two together
+        HttpClientOptions o = new HttpClientOptions().setConnectTimeout(5000)
+                .setSslHandshakeTimeout(10).setSslHandshakeTimeoutUnit(TimeUnit.SECONDS);
         ProxyConfig.AgentTls a = config.agentTls();
         if (a == null) return o;
         if (a.cert() != null && a.key() != null) {

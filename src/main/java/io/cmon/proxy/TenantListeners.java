@@ -13,6 +13,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.PoolOptions;
@@ -24,6 +25,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -39,7 +42,9 @@ final class TenantListeners {
 
     /** What each listener's handler is made of: its loop's forwarding client and access log. */
     interface Handlers {
-        ProxyHandler create(Vertx vertx, HttpClient forwardClient, AccessLog accessLog);
+        /** @param claim told the connection each forwarded request was given ({@link ConnectionLedger#claim}) */
+        ProxyHandler create(Vertx vertx, HttpClient forwardClient, Consumer<HttpConnection> claim,
+                            AccessLog accessLog);
     }
 
     private final Vertx vertx;
@@ -49,6 +54,10 @@ final class TenantListeners {
     private final Counter handshakeFailures;
     private final Supplier<HttpClientOptions> clientOptions;
     private final Handlers handlers;
+    /** The forwarding clients' connections; closes those Vert.x's pools lost. */
+    private final ConnectionLedger ledger = new ConnectionLedger("forward", ConnectionLedger.GRACE,
+            System::currentTimeMillis);
+    private final AtomicBoolean sweeping = new AtomicBoolean();
     private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
     /** The listeners' event loops (tests show the admin listener never waits for them). */
     private final List<io.vertx.core.Context> contexts = new CopyOnWriteArrayList<>();
@@ -71,6 +80,11 @@ final class TenantListeners {
 
     List<io.vertx.core.Context> contexts() {
         return List.copyOf(contexts);
+    }
+
+    /** The forwarding clients' connections. */
+    ConnectionLedger ledger() {
+        return ledger;
     }
 
     /** One HTTPS server per event loop on the same port: TLS handshakes and forwarding use every core. */
@@ -115,11 +129,15 @@ final class TenantListeners {
             public void start(Promise<Void> started) {
                 contexts.add(context);
                 if (accessLog.enabled()) vertx.setPeriodic(AccessLog.FLUSH_INTERVAL_MS, id -> accessLog.flush());
-                HttpClient forwardClient = vertx.createHttpClient(clientOptions.get().setKeepAlive(true)
-                                .setKeepAliveTimeout(60).setTcpNoDelay(true),
-                        new PoolOptions().setHttp1MaxSize(64));
+                // one sweep for every listener's client, on the first listener's loop (cancelled on undeploy)
+                if (sweeping.compareAndSet(false, true)) {
+                    vertx.setPeriodic(ConnectionLedger.SWEEP_PERIOD.toMillis(), id -> ledger.sweep());
+                }
+                HttpClient forwardClient = ledger.attach(vertx.createHttpClient(clientOptions.get()
+                                .setKeepAlive(true).setKeepAliveTimeout(60).setTcpNoDelay(true),
+                        new PoolOptions().setHttp1MaxSize(64)));
                 forwardClients.add(forwardClient);
-                ProxyHandler handler = handlers.create(vertx, forwardClient, accessLog);
+                ProxyHandler handler = handlers.create(vertx, forwardClient, ledger::claim, accessLog);
                 HttpServerOptions options = tls.configure(limited(new HttpServerOptions()
                         .setHost(host).setPort(port)
                         .setTcpNoDelay(true)

@@ -10,6 +10,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -17,6 +18,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.RequestOptions;
 
 import java.time.Duration;
+import java.util.function.Consumer;
 
 /**
  * Forwards one scrape to an agent over the event loop's keep-alive pool and streams the body back with
@@ -38,11 +40,14 @@ public final class AgentForwarder {
 
     private final Vertx vertx;
     private final HttpClient client;
+    /** Told the connection each request was given (the proxy's {@code ConnectionLedger}). */
+    private final Consumer<HttpConnection> claim;
     private final long maxResponseBytes;
 
-    public AgentForwarder(Vertx vertx, HttpClient client, long maxResponseBytes) {
+    public AgentForwarder(Vertx vertx, HttpClient client, Consumer<HttpConnection> claim, long maxResponseBytes) {
         this.vertx = vertx;
         this.client = client;
+        this.claim = claim;
         this.maxResponseBytes = maxResponseBytes;
     }
 
@@ -95,6 +100,7 @@ public final class AgentForwarder {
                     return;
                 }
                 request = ar.result();
+                claim.accept(request.connection());
                 if (done.future().isComplete()) {
                     request.reset();
                     return;

@@ -12,6 +12,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
@@ -21,6 +22,7 @@ import org.slf4j.LoggerFactory;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.random.RandomGenerator;
 
@@ -44,8 +46,9 @@ public final class AgentWatcher {
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     /**
-     * How long a long-poll may last, how long to wait between attempts after failures, and the most a quiet agent's
-     * next long-poll is put off.
+     * How long a long-poll may last, how long to wait between attempts after failures, the longest a request waits
+     * for its connection ({@code connectTimeout}, the pool's wait), and the most a quiet agent's next long-poll is put
+     * off.
      */
     public record Timing(Duration longPoll, Duration minBackoff, Duration maxBackoff, Duration connectTimeout,
                          Duration repollJitter) {
@@ -54,9 +57,14 @@ public final class AgentWatcher {
          * one answer per agent per long-poll, so at 10,000 agents it is 33 answers a second (167 at 60 s, the wait
          * before). A vanished agent host is noticed by TCP keep-alive ({@link KeepAlive}), a hung agent process at
          * the idle timeout, 310 s; an agent of an older version answers at its own cap, 60 s.
+         *
+         * <p>The pool wait, 20 s, outlasts the making of a connection (TCP connect 5 s, then a TLS handshake of at
+         * most 10 s, the client's timeouts): a request that gave up on a connection still being made left that
+         * connection to Vert.x 4.5's pool, which loses it (see {@code ConnectionLedger}), and the retry opened a
+         * second one. A connect that fails still fails at 5 s.
          */
         public static final Timing DEFAULT = new Timing(Duration.ofSeconds(300), Duration.ofMillis(200),
-                Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(1));
+                Duration.ofSeconds(5), Duration.ofSeconds(20), Duration.ofSeconds(1));
     }
 
     /**
@@ -92,6 +100,8 @@ public final class AgentWatcher {
     private final Timing timing;
     /** Out-of-descriptors accounting and its backoff; null: the plain jittered backoff. */
     private final FleetCapacity capacity;
+    /** Told the connection each request was given ({@code ConnectionLedger::claim}). */
+    private final Consumer<HttpConnection> claim;
     private final LongSupplier clockMs;
     private final RandomGenerator random;
 
@@ -107,13 +117,18 @@ public final class AgentWatcher {
     /** @param context the event loop this watcher's requests, answers and timers run on */
     public AgentWatcher(Vertx vertx, Context context, HttpClient client, HostPort agent, FleetInventory inventory,
                         Timing timing, LongSupplier clockMs, RandomGenerator random) {
-        this(vertx, context, client, agent, inventory, timing, clockMs, random, null);
+        this(vertx, context, client, agent, inventory, timing, clockMs, random, null, c -> { });
     }
 
-    /** @param capacity out-of-descriptors accounting and its longer backoff; null: the plain jittered backoff */
+    /**
+     * @param capacity out-of-descriptors accounting and its longer backoff; null: the plain jittered backoff
+     * @param claim    told the connection each request was given (the proxy's {@code ConnectionLedger})
+     */
     public AgentWatcher(Vertx vertx, Context context, HttpClient client, HostPort agent, FleetInventory inventory,
-                        Timing timing, LongSupplier clockMs, RandomGenerator random, FleetCapacity capacity) {
+                        Timing timing, LongSupplier clockMs, RandomGenerator random, FleetCapacity capacity,
+                        Consumer<HttpConnection> claim) {
         this.capacity = capacity;
+        this.claim = claim;
         this.vertx = vertx;
         this.context = context;
         this.client = client;
@@ -173,6 +188,7 @@ public final class AgentWatcher {
                 .putHeader(HttpHeaders.ACCEPT, InstancesAnswer.ACCEPT);
         client.request(options)
                 .compose(req -> {
+                    claim.accept(req.connection());
                     inFlight = req;
                     if (stopped) req.reset(); // stopped while the connection was being made
                     return req.send();

@@ -95,7 +95,7 @@ final class AgentSet {
             // pool per round: once a second (Vert.x's default) that was 10,000 pool tasks a second at 10,000
             // agents, about 2 % of a core on an idle proxy (a rough comparison). A watcher's connection is never
             // idle (a long-poll is always open on it), so every 15 s is enough for the few left over (a stopped
-            // watcher's). Off entirely, a 20,000-agent run found agents holding two connections each (PERFORMANCE.md)
+            // watcher's). Connections the pool lost track of are not its to clean: the ledger closes those.
             // long-polls last minutes: a vanished agent host is noticed by the kernel's keep-alive probes
             if (!loops.isNativeTransportEnabled()) {
                 LOG.warn("no native transport ({}): agents that vanish without closing their connections are noticed"

@@ -138,6 +138,8 @@ class FleetCapacityIT {
             assertThat(metric(m, "cmon_proxy_fleet_refused_agents")).isEqualTo(28);
             assertThat(metric(m, "cmon_proxy_fleet_degraded")).isEqualTo(1);
             assertThat(metric(m, "cmon_proxy_agents{state=\"up\"}")).isEqualTo(272);
+            assertThat(metric(m, "cmon_proxy_agent_connections{client=\"inventory\"}"))
+                    .as("one connection per followed agent").isEqualTo(272);
             assertThat(metric(m, "cmon_proxy_open_fds")).isBetween(272.0, 600.0);
         });
         assertThat(Files.readString(proxyLog))

@@ -203,11 +203,22 @@ gc_from=$(wc -l <"$WORK/gc.log")
 sim_cpu0=0
 for p in "${sim_pids[@]}"; do sim_cpu0=$((sim_cpu0 + $(sed 's/.*) //' /proc/"$p"/stat | awk '{print $12 + $13}'))); done
 log "idle ${IDLE_SECONDS}s, then discovery ($DISCOVER_REQUESTS requests over ${DISCOVER_SECONDS}s) as $big_login"
+thread_cpu() { # the proxy's CPU ticks by thread name (digits folded: "vert.x-eventloop-thread-N")
+  for t in /proc/"$proxy"/task/*; do sed -E 's/^[0-9]+ \((.*)\) (.*)$/\1|\2/' "$t/stat" 2>/dev/null; done \
+    | awk -F'|' '{split($2, f, " "); n = $1; gsub(/[0-9]+/, "N", n); c[n] += f[12] + f[13]} END {for (n in c) print n "\t" c[n]}'
+}
+thread_cpu >"$WORK/threads0"
+( sleep "$IDLE_SECONDS"; thread_cpu >"$WORK/threads1" ) &
+threads_pid=$!
 python3 "$HERE/probe.py" --pid "$proxy" --admin "127.0.0.1:$admin_port" --idle-seconds "$IDLE_SECONDS" \
   --tenant "127.0.0.1:$port" --cert "$WORK/certs/$big_login.pem" --key "$WORK/certs/$big_login-key.pem" \
   --ca "$WORK/ca/ca.pem" --discover-requests "$DISCOVER_REQUESTS" --discover-seconds "$DISCOVER_SECONDS" \
   --discover-expect "$BIG" >"$WORK/probe.out"
 rss_mib=$(awk '/VmRSS/{printf "%.0f", $2 / 1024}' /proc/"$proxy"/status)
+wait "$threads_pid" || true
+# where the idle CPU went: % of a core by thread name over the idle part (clock ticks of 1/100 s)
+awk -F'\t' -v s="$IDLE_SECONDS" 'NR == FNR {a[$1] = $2; next} {d = $2 - a[$1]; if (d > 0) printf "%.2f\t%s\n", d / s, $1}' \
+  "$WORK/threads0" "$WORK/threads1" | sort -rn | head -8 | awk -F'\t' '{printf "idle cpu by thread: %s %% %s\n", $1, $2}'
 # the heap's share of that RSS, before the class histogram below collects and shrinks it
 echo "heap_info when RSS was read: $(jcmd "$proxy" GC.heap_info 2>/dev/null | grep -m1 -i committed | sed 's/^ *//' || true)"
 # with PROXY_JAVA_OPTS=-XX:NativeMemoryTracking=summary: where the rest of that RSS is (kept in the work dir)

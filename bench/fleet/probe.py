@@ -12,7 +12,8 @@ the same process waited for it):
     discovery cache after its start: reported as discover_first_ms), each answer checked for --discover-expect containers; besides the
     client's times (which include this Python client's TLS reads), the proxy's own duration histogram for the
     route (cmon_proxy_request_duration_seconds{route="discover"} from /metrics, before and after): how many of the
-    requests the proxy answered in <= 2.5 ms and <= 10 ms.
+    requests the proxy answered in <= 2.5 ms and <= 10 ms; then the same series with curl (discover_curl_*), a C
+    client on one keep-alive connection, whose times do not include Python's own reading of the 320 KB answers.
 Prints key=value lines.
 """
 import argparse
@@ -192,6 +193,37 @@ def main():
         out["discover_containers"] = "/".join(str(c) for c in sorted(counts, key=str))
         if a.discover_expect >= 0:
             out["discover_expected"] = a.discover_expect
+        discover_curl(host, port)
+
+    def discover_curl(host, port):
+        """The same series again with curl (C, OpenSSL): one keep-alive connection, paced by curl's --rate, the
+        first transfer (its TLS handshake) left out. Python's reads of a 320 KB answer cost milliseconds of their
+        own, so this is the client-side figure closer to Prometheus' HTTP client (which then decodes the JSON)."""
+        import subprocess
+        import tempfile
+        per_minute = max(1, round(a.discover_requests * 60 / a.discover_seconds))
+        url = f"https://{a.endpoint}:{port}/v1/discover"
+        with tempfile.NamedTemporaryFile("w", suffix=".curl") as cfg:
+            for _ in range(a.discover_requests + 1):
+                cfg.write(f'url = "{url}"\noutput = "/dev/null"\n')
+            cfg.flush()
+            try:
+                done = subprocess.run(
+                    ["curl", "-sS", "--cacert", a.ca, "--cert", a.cert, "--key", a.key,
+                     "--resolve", f"{a.endpoint}:{port}:{host}", "--rate", f"{per_minute}/m", "-K", cfg.name,
+                     "-w", "%{http_code} %{time_total}\n"],
+                    capture_output=True, text=True, timeout=a.discover_seconds * 3 + 60)
+                lines = done.stdout.split()
+            except (OSError, subprocess.TimeoutExpired) as e:
+                out["discover_curl_error"] = type(e).__name__
+                return
+        pairs = list(zip(lines[0::2], lines[1::2]))[1:]
+        times = [float(t) * 1000 for code, t in pairs if code == "200"]
+        out["discover_curl_n"] = len(times)
+        out["discover_curl_failures"] = len(pairs) - len(times)
+        out["discover_curl_p50_ms"] = round(pct(times, 0.5), 2)
+        out["discover_curl_p99_ms"] = round(pct(times, 0.99), 2)
+        out["discover_curl_max_ms"] = round(max(times), 2) if times else "nan"
 
     results = multiprocessing.Queue()
 

@@ -141,6 +141,8 @@ public final class InstanceMetrics {
             Slot slot = slotFor(collector, instance, now, started);
             if (started[0] == null) {
                 cached[i] = slot.result.isDone();
+            } else if (collector.runsInline()) {
+                fill(collector, instance, slot);
             } else {
                 if (batch == null) batch = new Batch(instance);
                 batch.add(collector, slot);
@@ -267,16 +269,21 @@ public final class InstanceMetrics {
         }
 
         private void runOne(Collector collector, Slot slot) {
-            long start = System.nanoTime();
-            List<MetricSnapshot> metrics = null;
-            try {
-                metrics = List.copyOf(collector.collect(instance));
-            } catch (Throwable e) {
-                log.debug("collector {} failed for {}: {}", collector.name(), instance.uuid(), e.toString());
-            }
-            slot.doneNanos = nanoClock.getAsLong();
-            slot.result.complete(new Result(metrics, (System.nanoTime() - start) / 1e9));
+            fill(collector, instance, slot);
         }
+    }
+
+    /** Runs one collection and completes its slot, failed or not. */
+    private void fill(Collector collector, Instance instance, Slot slot) {
+        long start = System.nanoTime();
+        List<MetricSnapshot> metrics = null;
+        try {
+            metrics = List.copyOf(collector.collect(instance));
+        } catch (Throwable e) {
+            log.debug("collector {} failed for {}: {}", collector.name(), instance.uuid(), e.toString());
+        }
+        slot.doneNanos = nanoClock.getAsLong();
+        slot.result.complete(new Result(metrics, (System.nanoTime() - start) / 1e9));
     }
 
     private void start(Batch batch, long deadlineMillis) {

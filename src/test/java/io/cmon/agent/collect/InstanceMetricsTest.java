@@ -353,4 +353,49 @@ class InstanceMetricsTest {
         assertThat(value(second.get(), "clock_metrics_cached_boolean")).isEqualTo(0.0);
         assertThat(value(second.get(), "cpu_metrics_cached_boolean")).isEqualTo(1.0);
     }
+
+    @Test
+    void aScrapeThatJoinsAnothersCollectionDoesNotHoldTheScrapeThatRanIt() throws Exception {
+        Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
+        cpu.gate = new CountDownLatch(1);
+        InstanceMetrics m = metrics(cpu);
+        CompletableFuture<MetricSnapshots> first = m.collect(WEB);
+        CompletableFuture<MetricSnapshots> joined = m.collect(WEB); // the collection is in flight: joins it
+        CountDownLatch joinedRendered = new CountDownLatch(1);
+        // the joined scrape's rendering, slow: it must not run before the first scrape is answered
+        CompletableFuture<Void> joinedConsumer = joined.thenAccept(s -> {
+            try {
+                joinedRendered.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+
+        cpu.gate.countDown();
+
+        assertThat(value(first.get(2, TimeUnit.SECONDS), "cpu_calls")).isEqualTo(1.0);
+        assertThat(joinedConsumer).isNotDone();
+        joinedRendered.countDown();
+        joinedConsumer.get(2, TimeUnit.SECONDS);
+        assertThat(value(joined.get(), "cpu_calls")).isEqualTo(1.0);
+        assertThat(cpu.calls).hasValue(1);
+    }
+
+    @Test
+    void aJoinedScrapeIsStillAnsweredWhenThePoolRefusesItsHandOff() throws Exception {
+        Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
+        cpu.gate = new CountDownLatch(1);
+        AtomicInteger accepted = new AtomicInteger();
+        InstanceMetrics m = new InstanceMetrics(List.of(cpu), task -> {
+            if (accepted.incrementAndGet() > 1) throw new java.util.concurrent.RejectedExecutionException("full");
+            workers.execute(task);
+        }, () -> now[0], Duration.ofSeconds(2));
+        CompletableFuture<MetricSnapshots> first = m.collect(WEB);
+        CompletableFuture<MetricSnapshots> joined = m.collect(WEB);
+
+        cpu.gate.countDown();
+
+        assertThat(value(first.get(2, TimeUnit.SECONDS), "cpu_calls")).isEqualTo(1.0);
+        assertThat(value(joined.get(2, TimeUnit.SECONDS), "cpu_calls")).isEqualTo(1.0);
+    }
 }

@@ -27,7 +27,11 @@ public record CgroupMounts(Map<String, Mount> v1, Optional<Mount> unified) {
             if (!root.equals("/") && (relative.equals(root) || relative.startsWith(root + "/"))) {
                 relative = relative.substring(root.length());
             }
-            relative = relative.replaceFirst("^/+", "");
+            // leading slashes skipped by hand: this runs for every controller of every resolution (each uncached
+            // scrape), and replaceFirst("^/+", "") compiled its regex on each call
+            int from = 0;
+            while (from < relative.length() && relative.charAt(from) == '/') from++;
+            relative = relative.substring(from);
             return relative.isEmpty() ? mountPoint : mountPoint.resolve(relative);
         }
     }

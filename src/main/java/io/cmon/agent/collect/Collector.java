@@ -21,6 +21,15 @@ public interface Collector {
 
     List<MetricSnapshot> collect(Instance instance) throws Exception;
 
+    /**
+     * True for a collector that neither blocks nor reads a file (the clock): it runs on the scrape's own thread,
+     * an event loop included, so that a scrape whose other results are all cached needs no hand-off to the worker
+     * pool and back (two thread wake-ups, ~0.3 ms each on a busy 2-core host: docs/PERFORMANCE.md, "Run K").
+     */
+    default boolean runsInline() {
+        return false;
+    }
+
     /** Drop whatever the collector keeps about a removed instance (background samples, walks). */
     default void forget(String uuid) {
     }

@@ -14,14 +14,30 @@ public final class ProcessesCollector implements Collector {
     private static final Metrics.Gauge LIMIT = new Metrics.Gauge("processes_limit",
             "most tasks the instance may have (the server's kernel.pid_max when unlimited)");
 
+    /**
+     * How long the server's {@code kernel.pid_max} is reused. It is not the instance's value but the server's, and
+     * changes only when an operator runs {@code sysctl kernel.pid_max=...}: reading it (an open, read and close
+     * of a sysctl file) on every uncached scrape of every instance bought nothing (as /proc/meminfo in
+     * {@link MemoryCollector}). The instance's own pids.current and pids.max are still read on every scrape.
+     */
+    static final Duration HOST_PID_MAX_TTL = Duration.ofSeconds(60);
+
     private final CgroupFiles cgroups;
     private final ProcFiles proc;
     private final Duration ttl;
+    private final long hostTtlNanos;
+    private volatile long hostPidMax;
+    private volatile long hostReadNanos;
 
     public ProcessesCollector(CgroupFiles cgroups, ProcFiles proc, Duration ttl) {
+        this(cgroups, proc, ttl, HOST_PID_MAX_TTL);
+    }
+
+    ProcessesCollector(CgroupFiles cgroups, ProcFiles proc, Duration ttl, Duration hostTtl) {
         this.cgroups = cgroups;
         this.proc = proc;
         this.ttl = ttl;
+        this.hostTtlNanos = hostTtl.toNanos();
     }
 
     @Override
@@ -36,8 +52,20 @@ public final class ProcessesCollector implements Collector {
 
     @Override
     public List<MetricSnapshot> collect(Instance instance) throws Exception {
-        Pids pids = read(cgroups.resolve(instance), pidMax(proc));
+        Pids pids = read(cgroups.resolve(instance), hostPidMax());
         return List.of(CURRENT.of(pids.current()), LIMIT.of(pids.limit()));
+    }
+
+    /** The server's pid_max, read again when older than the host TTL (racy by design: any recent value will do). */
+    private long hostPidMax() throws Exception {
+        long now = System.nanoTime();
+        long known = hostPidMax;
+        if (known == 0 || now - hostReadNanos >= hostTtlNanos) {
+            known = pidMax(proc);
+            hostReadNanos = now;
+            hostPidMax = known;
+        }
+        return known;
     }
 
     static long pidMax(ProcFiles proc) throws Exception {

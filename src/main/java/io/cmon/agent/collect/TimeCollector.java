@@ -29,6 +29,12 @@ public final class TimeCollector implements Collector {
         return Duration.ZERO;
     }
 
+    /** A clock read: no reason to hand it to a worker. */
+    @Override
+    public boolean runsInline() {
+        return true;
+    }
+
     @Override
     public List<MetricSnapshot> collect(Instance instance) {
         return List.of(TIME.of(clock.millis()));

@@ -52,6 +52,16 @@ class CgroupMountsTest {
     }
 
     @Test
+    void aCgroupPathIsResolvedUnderTheMountWithoutItsLeadingSlashes() {
+        CgroupMounts.Mount host = new CgroupMounts.Mount("/", Path.of("/sys/fs/cgroup/cpu"));
+
+        assertThat(host.dir("/docker/0123abc")).isEqualTo(Path.of("/sys/fs/cgroup/cpu/docker/0123abc"));
+        assertThat(host.dir("//system.slice//x.scope")).isEqualTo(Path.of("/sys/fs/cgroup/cpu/system.slice/x.scope"));
+        assertThat(host.dir("/")).isEqualTo(Path.of("/sys/fs/cgroup/cpu"));
+        assertThat(host.dir("")).isEqualTo(Path.of("/sys/fs/cgroup/cpu"));
+    }
+
+    @Test
     void escapedSpacesInMountPoints() {
         CgroupMounts mounts = CgroupMounts.parse(
                 "30 1 0:26 / /mnt/my\\040cgroup rw - cgroup2 cgroup2 rw\n");

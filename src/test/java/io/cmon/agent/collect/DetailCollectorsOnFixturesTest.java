@@ -208,6 +208,26 @@ class DetailCollectorsOnFixturesTest {
     }
 
     @Test
+    void theServersPidMaxIsReadOncePerHostTtlNotOnEveryScrape(@TempDir Path procRoot)
+            throws Exception {
+        Path pidMax = procRoot.resolve("sys/kernel/pid_max");
+        Files.createDirectories(pidMax.getParent());
+        Files.writeString(pidMax, "4096\n");
+        ProcFiles proc = new ProcFiles(procRoot);
+        // the v1 fixture's pids.max is "max": the limit is the server's pid_max
+        var kept = new ProcessesCollector(Fixtures.cgroups("cgroup-v1"), proc, TTL, Duration.ofHours(1));
+        var everyTime = new ProcessesCollector(Fixtures.cgroups("cgroup-v1"), proc, TTL, Duration.ZERO);
+        assertThat(values(kept.collect(V1))).containsEntry("processes_limit", 4096.0);
+        assertThat(values(everyTime.collect(V1))).containsEntry("processes_limit", 4096.0);
+
+        Files.writeString(pidMax, "2048\n"); // sysctl kernel.pid_max=2048
+
+        assertThat(values(kept.collect(V1))).containsEntry("processes_limit", 4096.0)
+                .containsEntry("processes_current", 2.0); // the instance's own count is still read
+        assertThat(values(everyTime.collect(V1))).containsEntry("processes_limit", 2048.0);
+    }
+
+    @Test
     void newCountersAreExposedWithTotalSuffixAndBaseUnits() throws Exception {
         List<MetricSnapshot> all = new java.util.ArrayList<>();
         all.addAll(new TcpCollector(Fixtures.cgroups("cgroup-v2"), Fixtures.proc("cgroup-v2"), TTL).collect(V2));

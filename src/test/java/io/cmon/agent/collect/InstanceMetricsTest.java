@@ -300,4 +300,102 @@ class InstanceMetricsTest {
             assertThat(produced.get(0).get()).isNull();
         });
     }
+
+    /** The clock: its own thread is fine. */
+    private static final class Inline implements Collector {
+        final AtomicInteger calls = new AtomicInteger();
+        volatile Thread lastThread;
+
+        @Override
+        public String name() {
+            return "clock";
+        }
+
+        @Override
+        public Duration ttl() {
+            return Duration.ZERO;
+        }
+
+        @Override
+        public boolean runsInline() {
+            return true;
+        }
+
+        @Override
+        public List<MetricSnapshot> collect(Instance instance) {
+            lastThread = Thread.currentThread();
+            return List.of(new Metrics.Gauge("clock_calls", "calls").of(calls.incrementAndGet()));
+        }
+    }
+
+    @Test
+    void aScrapeWhoseOnlyUncachedCollectorRunsInlineIsAnsweredWithoutTheWorkers() throws Exception {
+        AtomicInteger handOffs = new AtomicInteger();
+        Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
+        Inline clock = new Inline();
+        InstanceMetrics m = new InstanceMetrics(List.of(cpu, clock), task -> {
+            handOffs.incrementAndGet();
+            workers.execute(task);
+        }, () -> now[0], Duration.ofSeconds(2));
+
+        MetricSnapshots first = m.collect(WEB).get(2, TimeUnit.SECONDS);
+        assertThat(handOffs).hasValue(1); // cpu went to a worker
+        assertThat(clock.lastThread).isSameAs(Thread.currentThread()); // the clock did not
+        assertThat(value(first, "clock_calls")).isEqualTo(1.0);
+
+        now[0] += 500_000_000L; // cpu still cached, the clock (TTL 0) is not
+        CompletableFuture<MetricSnapshots> second = m.collect(WEB);
+
+        assertThat(second).isDone(); // answered on the caller's thread
+        assertThat(handOffs).hasValue(1);
+        assertThat(value(second.get(), "clock_calls")).isEqualTo(2.0);
+        assertThat(value(second.get(), "cpu_calls")).isEqualTo(1.0);
+        assertThat(value(second.get(), "clock_metrics_cached_boolean")).isEqualTo(0.0);
+        assertThat(value(second.get(), "cpu_metrics_cached_boolean")).isEqualTo(1.0);
+    }
+
+    @Test
+    void aScrapeThatJoinsAnothersCollectionDoesNotHoldTheScrapeThatRanIt() throws Exception {
+        Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
+        cpu.gate = new CountDownLatch(1);
+        InstanceMetrics m = metrics(cpu);
+        CompletableFuture<MetricSnapshots> first = m.collect(WEB);
+        CompletableFuture<MetricSnapshots> joined = m.collect(WEB); // the collection is in flight: joins it
+        CountDownLatch joinedRendered = new CountDownLatch(1);
+        // the joined scrape's rendering, slow: it must not run before the first scrape is answered
+        CompletableFuture<Void> joinedConsumer = joined.thenAccept(s -> {
+            try {
+                joinedRendered.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+
+        cpu.gate.countDown();
+
+        assertThat(value(first.get(2, TimeUnit.SECONDS), "cpu_calls")).isEqualTo(1.0);
+        assertThat(joinedConsumer).isNotDone();
+        joinedRendered.countDown();
+        joinedConsumer.get(2, TimeUnit.SECONDS);
+        assertThat(value(joined.get(), "cpu_calls")).isEqualTo(1.0);
+        assertThat(cpu.calls).hasValue(1);
+    }
+
+    @Test
+    void aJoinedScrapeIsStillAnsweredWhenThePoolRefusesItsHandOff() throws Exception {
+        Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
+        cpu.gate = new CountDownLatch(1);
+        AtomicInteger accepted = new AtomicInteger();
+        InstanceMetrics m = new InstanceMetrics(List.of(cpu), task -> {
+            if (accepted.incrementAndGet() > 1) throw new java.util.concurrent.RejectedExecutionException("full");
+            workers.execute(task);
+        }, () -> now[0], Duration.ofSeconds(2));
+        CompletableFuture<MetricSnapshots> first = m.collect(WEB);
+        CompletableFuture<MetricSnapshots> joined = m.collect(WEB);
+
+        cpu.gate.countDown();
+
+        assertThat(value(first.get(2, TimeUnit.SECONDS), "cpu_calls")).isEqualTo(1.0);
+        assertThat(value(joined.get(2, TimeUnit.SECONDS), "cpu_calls")).isEqualTo(1.0);
+    }
 }

@@ -63,4 +63,38 @@ class ExpositionTest {
                 StandardCharsets.UTF_8);
         assertThat(om).contains("mem_limit 6.7108864E7").endsWith("# EOF\n");
     }
+
+    /** Many gauges with long help texts: ~300 KB of text, several deflate chunks and buffer growths. */
+    static MetricSnapshots large(String prefix) {
+        MetricSnapshots.Builder b = MetricSnapshots.builder();
+        for (int i = 0; i < 2000; i++) {
+            b.metricSnapshot(GaugeSnapshot.builder().name(prefix + "_gauge_" + i)
+                    .help("help text of gauge " + i + " that is long enough to matter, " + prefix)
+                    .dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().value(i * 1.5 + 0.25).build())
+                    .build());
+        }
+        return b.build();
+    }
+
+    static String gunzip(byte[] gz) throws IOException {
+        // GZIPInputStream checks the header, the CRC-32 and the length in the trailer
+        return new String(new GZIPInputStream(new ByteArrayInputStream(gz)).readAllBytes(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void gzippedBodiesStayExactWhenTheGzipStreamIsReusedAcrossRenders() throws IOException {
+        Exposition.Negotiated plain = exposition.negotiate(null, null);
+        Exposition.Negotiated gzip = exposition.negotiate(null, "gzip");
+        MetricSnapshots a = large("a");
+        MetricSnapshots b = large("b");
+        String plainA = new String(exposition.render(a, plain).getBytes(), StandardCharsets.UTF_8);
+        String plainB = new String(exposition.render(b, plain).getBytes(), StandardCharsets.UTF_8);
+        assertThat(plainA.length()).isGreaterThan(200_000);
+        // one after the other on one thread: the second and third render get the first one's kept stream
+        assertThat(gunzip(exposition.render(a, gzip).getBytes())).isEqualTo(plainA);
+        assertThat(gunzip(exposition.render(b, gzip).getBytes())).isEqualTo(plainB);
+        assertThat(gunzip(exposition.render(ONE, gzip).getBytes()))
+                .isEqualTo(new String(exposition.render(ONE, plain).getBytes(), StandardCharsets.UTF_8));
+        assertThat(gunzip(exposition.render(a, gzip).getBytes())).isEqualTo(plainA);
+    }
 }

@@ -9,7 +9,8 @@
 #
 #   docker:   the Docker source only (as examples/agent.yaml; whatever containers the host runs: say how many)
 #   declared: one declared instance (a `sleep` in cgroups of its own) and no Docker source
-# Knobs: STARTS=3 WAIT=10 NMT=1 (adds -XX:NativeMemoryTracking=summary and prints the summary of the last start)
+# Knobs: STARTS=3 WAIT=10 CMON_CDS=off (the launcher's own switch: no app archive, so no archiving start either;
+# with EXTRA_OPTS=-Xshare:off not even the JDK's archive) NMT=1 (adds -XX:NativeMemoryTracking=summary and prints the summary of the last start)
 # EXTRA_OPTS (appended to
 # CMON_JAVA_OPTS) CHECKOUT (the directory whose ./cmon, target/cmon.jar and agent.options are started: default this
 # checkout; for an A/B, a copy of another build's three files) KEEP_WORK=1. One line per start on stdout: rss_kb, anonymous/file split, threads, load average.
@@ -57,10 +58,12 @@ stop_agent() {
 }
 
 echo "# $MODE, $CHECKOUT, $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg), docker containers running: $(docker ps -q 2>/dev/null | wc -l)"
-start_agent # the archiving start
-sleep "$WAIT"
-stop_agent
-ls "$CMON_CDS_DIR"/*.jsa >/dev/null || { log "no app archive was written"; exit 1; }
+if [[ "${CMON_CDS:-on}" != off ]]; then
+  start_agent # the archiving start
+  sleep "$WAIT"
+  stop_agent
+  ls "$CMON_CDS_DIR"/*.jsa >/dev/null || { log "no app archive was written"; exit 1; }
+fi
 
 for ((i = 1; i <= STARTS; i++)); do
   t0=$(date +%s.%N)

@@ -16,17 +16,18 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.lang.management.ManagementFactory;
 
 /**
- * The agent's own JVM metrics at {@code /metrics}: what client_java's {@code JvmMetrics} registers, except that
- * {@code jvm_native_memory_*} is registered only when native memory tracking is on. Those metrics exist only then
- * (the JVM answers "not enabled" otherwise), but asking for them goes through the platform MBean server, which
- * loads ~430 classes (JMX, the platform MXBeans, JFR's management bean) that nothing else in the agent needs:
- * ~2-3 MiB of class metadata for every idle agent (docs/PERFORMANCE.md, "Idle memory, step N").
+ * The JVM metrics of the agent's {@code /metrics} and of the proxy's admin {@code /metrics}: what client_java's
+ * {@code JvmMetrics} registers, except that {@code jvm_native_memory_*} is registered only when native memory
+ * tracking is on. Those metrics exist only then (the JVM answers "not enabled" otherwise), but asking for them goes
+ * through the platform MBean server, which loads ~430 classes (JMX, the platform MXBeans, JFR's management bean)
+ * that nothing else in the agent needs: ~2-3 MiB of class metadata for every idle agent (docs/PERFORMANCE.md,
+ * "Idle memory, step 2"; the proxy's saving: "step 3").
  */
-final class JvmSelfMetrics {
+public final class JvmSelfMetrics {
 
     private JvmSelfMetrics() {}
 
-    static void register(PrometheusRegistry registry) {
+    public static void register(PrometheusRegistry registry) {
         register(registry, nativeMemoryTracking());
     }
 

@@ -1,11 +1,11 @@
 package io.cmon.proxy;
 
+import io.cmon.agent.JvmSelfMetrics;
 import io.cmon.proxy.inventory.AgentView;
 import io.cmon.proxy.inventory.FleetInventory;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
-import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 import java.util.function.LongSupplier;
@@ -92,7 +92,7 @@ public final class ProxyMetrics {
         GaugeWithCallback.builder().name("cmon_proxy_inventory_conflicts")
                 .help("Instance uuids claimed by more than one container or agent: served to nobody (see /status)")
                 .callback(cb -> cb.call(inventory.conflicts().size())).register(registry);
-        JvmMetrics.builder().register(registry);
+        JvmSelfMetrics.register(registry); // client_java's JvmMetrics without the MBean server unless NMT is on
     }
 
     public PrometheusRegistry registry() {

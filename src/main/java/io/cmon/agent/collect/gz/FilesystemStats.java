@@ -117,17 +117,33 @@ final class FilesystemStats {
         private record Inodes(long files, long free, long at) {}
 
         private final Duration timeout;
-        private final LibC libc;
+        // bound on the first statfs, not at start: JNA's set-up (~50 classes, its stub library, a cleaner thread,
+        // a fork of ldconfig) is not needed by an agent whose gz metrics are never scraped
+        private final Object bindLock = new Object();
+        private volatile boolean bound;
+        private LibC libc;
         private final Map<String, FileStore> stores = new ConcurrentHashMap<>();
         private final Map<String, Inodes> inodes = new ConcurrentHashMap<>();
 
         HostStatfs(Duration timeout) {
             this.timeout = timeout;
-            this.libc = LibC.load();
+        }
+
+        private LibC libc() {
+            if (!bound) {
+                synchronized (bindLock) {
+                    if (!bound) {
+                        libc = LibC.load();
+                        bound = true;
+                    }
+                }
+            }
+            return libc;
         }
 
         @Override
         public Usage stat(String mountpoint) throws IOException {
+            LibC libc = libc();
             if (libc != null) {
                 return libc.statvfs(mountpoint);
             }

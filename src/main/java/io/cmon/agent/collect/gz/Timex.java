@@ -74,31 +74,46 @@ public record Timex(int state, long offset, long freq, long maxerror, long ester
         int adjtimex(Memory buf);
     }
 
-    /** The kernel's state through glibc's {@code adjtimex}; x86_64 and aarch64 (LP64) share the layout. */
+    /**
+     * The kernel's state through glibc's {@code adjtimex}; x86_64 and aarch64 (LP64) share the layout. libc is
+     * bound through JNA on the first read, not when the agent starts: JNA's set-up loads ~50 classes, unpacks its
+     * stub library, starts a cleaner thread and forks {@code ldconfig -p}, which an agent whose gz metrics are
+     * never scraped does not need (docs/PERFORMANCE.md, "Idle memory, step 3").
+     */
     public static final class Kernel implements Source {
-        private final LibC libc;
-        private final String unavailable;
+        private record Binding(LibC libc, String unavailable) {}
 
-        public Kernel() {
-            LibC loaded = null;
-            String why = null;
+        private volatile Binding binding;
+
+        private Binding binding() {
+            Binding b = binding;
+            if (b == null) {
+                synchronized (this) {
+                    b = binding;
+                    if (b == null) {
+                        b = bind();
+                        binding = b;
+                    }
+                }
+            }
+            return b;
+        }
+
+        private static Binding bind() {
             try {
                 // Native's own initialisation (unpacking its stub library) fails here, not later, when it fails
-                if (Native.LONG_SIZE != 8) {
-                    why = "struct timex layout known only for 64-bit Linux";
-                } else {
-                    loaded = Native.load("c", LibC.class);
-                }
+                if (Native.LONG_SIZE != 8) return new Binding(null, "struct timex layout known only for 64-bit Linux");
+                return new Binding(Native.load("c", LibC.class), null);
             } catch (LinkageError e) {
-                why = "cannot load libc through JNA: " + e;
+                return new Binding(null, "cannot load libc through JNA: " + e);
             }
-            this.libc = loaded;
-            this.unavailable = why;
         }
 
         @Override
         public Timex read() throws IOException {
-            if (libc == null) throw new IOException(unavailable);
+            Binding b = binding();
+            LibC libc = b.libc();
+            if (libc == null) throw new IOException(b.unavailable());
             try (Memory buf = new Memory(SIZE)) {
                 buf.clear(); // modes = 0: read, change nothing
                 int state = libc.adjtimex(buf);

@@ -8,6 +8,7 @@ import io.cmon.agent.collect.gz.GzExclusions;
 import io.cmon.agent.collect.gz.GzMetrics;
 import io.cmon.agent.http.AgentHttpServer;
 import io.cmon.agent.http.Exposition;
+import io.cmon.jvm.JvmSelfMetrics;
 import io.cmon.agent.plugin.PluginMetrics;
 import io.cmon.agent.plugin.Plugins;
 import io.cmon.agent.runtime.ContainerdJar;

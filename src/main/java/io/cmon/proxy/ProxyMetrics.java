@@ -1,6 +1,6 @@
 package io.cmon.proxy;
 
-import io.cmon.agent.JvmSelfMetrics;
+import io.cmon.jvm.JvmSelfMetrics;
 import io.cmon.proxy.inventory.AgentView;
 import io.cmon.proxy.inventory.FleetInventory;
 import io.prometheus.metrics.core.metrics.Counter;

@@ -1,4 +1,4 @@
-package io.cmon.agent;
+package io.cmon.jvm;
 
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;

@@ -1,4 +1,4 @@
-package io.cmon.agent;
+package io.cmon.jvm;
 
 import com.sun.management.HotSpotDiagnosticMXBean;
 import io.prometheus.metrics.instrumentation.jvm.JvmBufferPoolMetrics;

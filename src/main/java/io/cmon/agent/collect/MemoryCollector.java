@@ -18,18 +18,16 @@ public final class MemoryCollector implements Collector {
             "bytes: swap limit (the server's swap when unlimited)");
 
     private final CgroupFiles cgroups;
-    private final ProcFiles proc;
     private final Duration ttl;
     /** The server's MemTotal/SwapTotal: /proc/meminfo is costly to generate and changes only on hotplug or swapon. */
-    private volatile MemInfo host;
-    private volatile long hostReadNanos;
+    private final HostValue<MemInfo> host;
 
     static final Duration HOST_MEMORY_TTL = Duration.ofSeconds(60);
 
     public MemoryCollector(CgroupFiles cgroups, ProcFiles proc, Duration ttl) {
         this.cgroups = cgroups;
-        this.proc = proc;
         this.ttl = ttl;
+        this.host = new HostValue<>(HOST_MEMORY_TTL, proc::memInfo);
     }
 
     @Override
@@ -44,20 +42,9 @@ public final class MemoryCollector implements Collector {
 
     @Override
     public List<MetricSnapshot> collect(Instance instance) throws Exception {
-        MemoryStat stat = read(cgroups.resolve(instance), host());
+        MemoryStat stat = read(cgroups.resolve(instance), host.get());
         return List.of(USAGE.of(stat.usage()), LIMIT.of(stat.limit()), SWAP.of(stat.swap()),
                 SWAP_LIMIT.of(stat.swapLimit()));
-    }
-
-    private MemInfo host() throws java.io.IOException {
-        long now = System.nanoTime();
-        MemInfo known = host;
-        if (known == null || now - hostReadNanos > HOST_MEMORY_TTL.toNanos()) {
-            known = proc.memInfo();
-            host = known;
-            hostReadNanos = now;
-        }
-        return known;
     }
 
     static MemoryStat read(InstanceCgroup cg, MemInfo host) throws Exception {

@@ -23,11 +23,8 @@ public final class ProcessesCollector implements Collector {
     static final Duration HOST_PID_MAX_TTL = Duration.ofSeconds(60);
 
     private final CgroupFiles cgroups;
-    private final ProcFiles proc;
     private final Duration ttl;
-    private final long hostTtlNanos;
-    private volatile long hostPidMax;
-    private volatile long hostReadNanos;
+    private final HostValue<Long> hostPidMax;
 
     public ProcessesCollector(CgroupFiles cgroups, ProcFiles proc, Duration ttl) {
         this(cgroups, proc, ttl, HOST_PID_MAX_TTL);
@@ -35,9 +32,8 @@ public final class ProcessesCollector implements Collector {
 
     ProcessesCollector(CgroupFiles cgroups, ProcFiles proc, Duration ttl, Duration hostTtl) {
         this.cgroups = cgroups;
-        this.proc = proc;
         this.ttl = ttl;
-        this.hostTtlNanos = hostTtl.toNanos();
+        this.hostPidMax = new HostValue<>(hostTtl, () -> pidMax(proc));
     }
 
     @Override
@@ -52,20 +48,8 @@ public final class ProcessesCollector implements Collector {
 
     @Override
     public List<MetricSnapshot> collect(Instance instance) throws Exception {
-        Pids pids = read(cgroups.resolve(instance), hostPidMax());
+        Pids pids = read(cgroups.resolve(instance), hostPidMax.get());
         return List.of(CURRENT.of(pids.current()), LIMIT.of(pids.limit()));
-    }
-
-    /** The server's pid_max, read again when older than the host TTL (racy by design: any recent value will do). */
-    private long hostPidMax() throws Exception {
-        long now = System.nanoTime();
-        long known = hostPidMax;
-        if (known == 0 || now - hostReadNanos >= hostTtlNanos) {
-            known = pidMax(proc);
-            hostReadNanos = now;
-            hostPidMax = known;
-        }
-        return known;
     }
 
     static long pidMax(ProcFiles proc) throws Exception {

@@ -117,11 +117,6 @@ final class FilesystemStats {
         private record Inodes(long files, long free, long at) {}
 
         private final Duration timeout;
-        // bound on the first statfs, not at start: JNA's set-up (~50 classes, its stub library, a cleaner thread,
-        // a fork of ldconfig) is not needed by an agent whose gz metrics are never scraped
-        private final Object bindLock = new Object();
-        private volatile boolean bound;
-        private LibC libc;
         private final Map<String, FileStore> stores = new ConcurrentHashMap<>();
         private final Map<String, Inodes> inodes = new ConcurrentHashMap<>();
 
@@ -129,21 +124,18 @@ final class FilesystemStats {
             this.timeout = timeout;
         }
 
-        private LibC libc() {
-            if (!bound) {
-                synchronized (bindLock) {
-                    if (!bound) {
-                        libc = LibC.load();
-                        bound = true;
-                    }
-                }
-            }
-            return libc;
+        /**
+         * libc, bound when the first statfs loads this class (the JVM's lazy, once-only class initialisation), not
+         * at start: JNA's set-up (~50 classes, its stub library, a cleaner thread, a fork of ldconfig) is not needed
+         * by an agent whose gz metrics are never scraped. Null where JNA cannot load it.
+         */
+        private static final class Bound {
+            static final LibC LIBC = LibC.load();
         }
 
         @Override
         public Usage stat(String mountpoint) throws IOException {
-            LibC libc = libc();
+            LibC libc = Bound.LIBC;
             if (libc != null) {
                 return libc.statvfs(mountpoint);
             }

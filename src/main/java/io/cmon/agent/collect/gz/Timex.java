@@ -83,20 +83,9 @@ public record Timex(int state, long offset, long freq, long maxerror, long ester
     public static final class Kernel implements Source {
         private record Binding(LibC libc, String unavailable) {}
 
-        private volatile Binding binding;
-
-        private Binding binding() {
-            Binding b = binding;
-            if (b == null) {
-                synchronized (this) {
-                    b = binding;
-                    if (b == null) {
-                        b = bind();
-                        binding = b;
-                    }
-                }
-            }
-            return b;
+        /** Bound when the first read loads this class (the JVM's lazy, once-only class initialisation). */
+        private static final class Bound {
+            static final Binding BINDING = bind();
         }
 
         private static Binding bind() {
@@ -111,7 +100,7 @@ public record Timex(int state, long offset, long freq, long maxerror, long ester
 
         @Override
         public Timex read() throws IOException {
-            Binding b = binding();
+            Binding b = Bound.BINDING;
             LibC libc = b.libc();
             if (libc == null) throw new IOException(b.unavailable());
             try (Memory buf = new Memory(SIZE)) {

@@ -160,7 +160,9 @@ public final class Agent implements AutoCloseable {
                             config.gz().filesystems().excludeFsTypes(), config.gz().network().excludeDevices()),
                     plugins::gz);
             PrometheusRegistry self = new PrometheusRegistry();
-            JvmSelfMetrics.register(self); // the agent's own heap, threads, GC at /metrics
+            // the agent's own heap, threads, GC at /metrics, set up by the first scrape of it: an idle agent that is
+            // never asked does not load them
+            JvmSelfMetrics.registerAtFirstScrape(self);
             // plugins run on their own pool alongside the built-in collectors; both complete within their timeouts
             // (plugins keep their own timeouts: the scrape's deadline bounds the built-in collectors)
             AgentHttpServer http = new AgentHttpServer(vertx, server, inventory,

@@ -11,7 +11,9 @@ import io.prometheus.metrics.instrumentation.jvm.JvmNativeMemoryMetrics;
 import io.prometheus.metrics.instrumentation.jvm.JvmRuntimeInfoMetric;
 import io.prometheus.metrics.instrumentation.jvm.JvmThreadsMetrics;
 import io.prometheus.metrics.instrumentation.jvm.ProcessMetrics;
+import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 
 import java.lang.management.ManagementFactory;
 
@@ -42,6 +44,37 @@ public final class JvmSelfMetrics {
         if (nativeMemoryTracking) JvmNativeMemoryMetrics.builder().register(registry);
         JvmRuntimeInfoMetric.builder().register(registry);
         ProcessMetrics.builder().register(registry);
+    }
+
+    /**
+     * The same metrics, set up by the first scrape of {@code registry} rather than now: until a scrape asks for them
+     * the process loads none of client_java's JVM instrumentation nor the platform MXBeans behind it (~170 classes,
+     * ~1 MiB of an idle agent's memory; docs/PERFORMANCE.md, "Idle memory, step 4"). Every value is read from the JVM
+     * at scrape time as before, except {@code jvm_memory_pool_allocated_bytes_total}, which counts from the first
+     * scrape (it sums what each garbage collection found allocated, seen by a listener registered then) instead of
+     * from the start: a counter that starts later, as after a restart; its rate is the same.
+     */
+    public static void registerAtFirstScrape(PrometheusRegistry registry) {
+        registry.register(new AtFirstScrape());
+    }
+
+    /** Holds the JVM metrics in a registry of its own, built by the first {@link #collect()}. */
+    static final class AtFirstScrape implements MultiCollector {
+        private PrometheusRegistry jvm; // guarded by this
+
+        @Override
+        public MetricSnapshots collect() {
+            return jvm().scrape();
+        }
+
+        private synchronized PrometheusRegistry jvm() {
+            if (jvm == null) {
+                PrometheusRegistry built = new PrometheusRegistry();
+                register(built);
+                jvm = built;
+            }
+            return jvm;
+        }
     }
 
     /** {@code -XX:NativeMemoryTracking=summary|detail} (off by default), read without the MBean server. */

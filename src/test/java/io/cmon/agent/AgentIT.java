@@ -268,6 +268,18 @@ class AgentIT {
     }
 
     @Test
+    void selfMetricsServeTheJvmMetricsBesideTheAgentsOwn() throws Exception {
+        // the JVM part is set up by the first scrape (JvmSelfMetrics.registerAtFirstScrape): it must be in that one
+        HttpResponse<String> first = agent.get("/metrics");
+        HttpResponse<String> second = agent.get("/metrics");
+        for (HttpResponse<String> r : java.util.List.of(first, second)) {
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).contains("jvm_memory_used_bytes{area=\"heap\"}", "jvm_threads_current ",
+                    "process_resident_memory_bytes ", "cmon_agent_connections ");
+        }
+    }
+
+    @Test
     void refreshAnswersTheGeneration() throws Exception {
         HttpResponse<String> r = agent.post("/v1/refresh");
         assertThat(r.statusCode()).isEqualTo(200);

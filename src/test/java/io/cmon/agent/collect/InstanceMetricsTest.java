@@ -403,7 +403,7 @@ class InstanceMetricsTest {
 
     @Test
     void expiredResultsAreSweptByTheWorkerAfterACollectionNotOnTheThreadTheScrapeArrivesOn() throws Exception {
-        // the scrape arrives on the event loop: walking every instance's results there (~0.6 ms for 200
+        // the scrape arrives on the event loop: walking every instance's results there (~1 ms for 200
         // instances) delayed one scrape a second; the worker does it once the collection's answer is rendered
         Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
         java.util.ArrayDeque<Runnable> queued = new java.util.ArrayDeque<>();

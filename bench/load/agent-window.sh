@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Beside a realistic run (agent-realistic.sh, its stdout tee'd to OUT): at the start of the measured window (once
+# Beside a realistic run (agent-realistic.sh, its stdout going to OUT): at the start of the measured window (once
 # both Prometheus servers run) and at its end, each agent thread's CPU (user and system ticks from
 # /proc/PID/task/TID/stat) and schedstat (ns on CPU, ns runnable waiting for a CPU, slices); with JFC set, a JFR
 # recording of exactly that window (jcmd JFR.start / JFR.stop), written to DIR/window.jfr.
 #   bench/load/agent-window.sh OUT DIR [JFC]
 # Then: bench/load/agent-window.sh --report DIR   (per thread group: CPU s, user/system, waits; from the snapshots)
+# The .jfc of docs/PERFORMANCE.md "Uncached scrape, step 4": the JDK's profile.jfc with Java samples every 1 ms and
+# native ones every 5 ms:
+#   sed -e '/"jdk.ExecutionSample"/,/<\/event>/ s|<setting name="period" control="[^"]*">[^<]*<|<setting name="period">1 ms<|' \
+#       -e '/"jdk.NativeMethodSample"/,/<\/event>/ s|<setting name="period" control="[^"]*">[^<]*<|<setting name="period">5 ms<|' \
+#       "$JAVA_HOME/lib/jfr/profile.jfc" >p1ms.jfc
 set -euo pipefail
 
 report() {
@@ -22,7 +27,7 @@ def load(name):
     return out
 a, b = load("threads0"), load("threads1")
 secs = (int(open(f"{d}/t1").read()) - int(open(f"{d}/t0").read())) / 1e9
-hz = 100.0
+hz = float(__import__("os").sysconf("SC_CLK_TCK"))
 def group(comm):
     comm = re.sub(r"\d+$", "N", comm)
     return comm

@@ -8,7 +8,9 @@
 #
 #   flock /tmp/bench.lock bench/load/agent-realistic.sh     (root; shared dockerd; image cmon-busybox:latest)
 #
-# Knobs: CONTAINERS=200 DURATION=600 INTERVAL=15 SAMPLE=10 DOCKER_PAR=20 KEEP_WORK=1.
+# Knobs: CONTAINERS=200 DURATION=600 INTERVAL=15 SAMPLE=10 DOCKER_PAR=20 KEEP_WORK=1 CHECKOUT (the directory whose
+# ./cmon, target/cmon.jar and src/main/resources/io/cmon/jvm/agent.options are started: default this checkout; for
+# a before/after, a frozen copy of another build's three files, as in agent-idle.sh).
 # Containers: `--network none`, labelled cmon.test=perf-realistic, removed at the end (EXIT trap), also on failure.
 PERF_LABEL="${PERF_LABEL:-cmon.test=perf-realistic}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -24,7 +26,8 @@ trap 'exit 130' INT TERM
 for tool in prometheus curl jq docker python3; do
   command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 1; }
 done
-ensure_jar
+CHECKOUT="${CHECKOUT:-$REPO}"
+if [[ "$CHECKOUT" == "$REPO" ]]; then ensure_jar; fi
 remove_perf_containers
 
 port=$(free_port)
@@ -35,12 +38,13 @@ docker: {socket: $DOCKER_SOCK}
 labels: {owner: cmon.owner}
 EOF
 
+echo "# checkout: $CHECKOUT ($(cd "$CHECKOUT" && git rev-parse --short HEAD 2>/dev/null || echo frozen copy))"
 echo "# machine: $(nproc) cores, $(uname -r), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# $(prometheus --version 2>&1 | head -1); docker $(docker version --format '{{.Server.Version}}')"
 
 # Start-up: the launcher, as README does; time to the first answer of /_ping
 t0=$(date +%s%N)
-spawn agent agent "$REPO/cmon" agent --config "$WORK/agent.yaml"
+spawn agent agent "$CHECKOUT/cmon" agent --config "$WORK/agent.yaml"
 await_http "$base/_ping" 60
 echo "agent.start first_answer_ms=$((($(date +%s%N) - t0) / 1000000)) rss_kb=$(awk '/VmRSS/{print $2}' /proc/"$agent"/status)"
 echo "# agent pid $agent: $(tr '\0' ' ' </proc/"$agent"/cmdline | cut -c1-400)"

@@ -137,6 +137,7 @@ public final class Agent implements AutoCloseable {
 
             InstanceInventory inventory = new InstanceInventory();
             inventory.addRemovalListener(metrics::forget);
+            inventory.addRemovalListener(cgroups::forget); // its cgroup directories, kept while its pid lives
             inventory.addRemovalListener(plugins::forget);
             if (config.docker() != null) {
                 sources.add(new DockerSource(vertx, config.docker().socket(), config.labels(),

@@ -63,14 +63,35 @@ public final class FilesystemCollector implements Collector {
      */
     private record Store(Path root, FileStore store) { }
 
+    /** How a layer's filesystem is found: the JDK's, which reads the mount table ({@code /proc/mounts}). */
+    @FunctionalInterface
+    interface StoreLookup {
+        FileStore of(Path path) throws IOException;
+    }
+
+    private final StoreLookup lookup;
+    /**
+     * The filesystems found so far, by device id ({@code stat}'s {@code st_dev}). The layers of a host's containers
+     * sit on one or a few filesystems (Docker's data root), and finding one reads the whole mount table, which grows
+     * with every container: with 200 containers ~2 ms of a worker per lookup, once per instance, in its first
+     * scrape (docs/PERFORMANCE.md, "Uncached scrape, step 4"). A new instance costs a {@code stat} now. Only the
+     * filesystem is shared; its free space is read on every collection.
+     */
+    private final Map<Object, FileStore> byDevice = new ConcurrentHashMap<>();
+
     public FilesystemCollector(Executor background, Duration ttl) {
         this(background, ttl, System::nanoTime);
     }
 
     FilesystemCollector(Executor background, Duration ttl, LongSupplier nanoClock) {
+        this(background, ttl, nanoClock, Files::getFileStore);
+    }
+
+    FilesystemCollector(Executor background, Duration ttl, LongSupplier nanoClock, StoreLookup lookup) {
         this.background = background;
         this.ttl = ttl;
         this.nanoClock = nanoClock;
+        this.lookup = lookup;
     }
 
     @Override
@@ -91,7 +112,7 @@ public final class FilesystemCollector implements Collector {
         Path root = Path.of(instance.rootfs());
         Store known = stores.get(instance.uuid());
         if (known == null || !known.root().equals(root)) {
-            known = new Store(root, Files.getFileStore(root));
+            known = new Store(root, storeOf(root));
             stores.put(instance.uuid(), known);
         }
         FileStore store = known.store();
@@ -102,6 +123,16 @@ public final class FilesystemCollector implements Collector {
         }
         out.add(AVAILABLE.of(store.getUsableSpace()));
         return out;
+    }
+
+    private FileStore storeOf(Path root) throws IOException {
+        Object device = Files.getAttribute(root, "unix:dev");
+        FileStore store = byDevice.get(device);
+        if (store == null) {
+            store = lookup.of(root);
+            byDevice.putIfAbsent(device, store);
+        }
+        return store;
     }
 
     @Override

@@ -110,4 +110,73 @@ class CgroupFilesTest {
         assertThatThrownBy(() -> Fixtures.cgroups("cgroup-v1").resolve(Fixtures.byCgroup("u", null)))
                 .hasMessageContaining("neither a live pid nor a cgroup");
     }
+
+    /** A v1 host's {@code /proc/<pid>/cgroup} of a Docker container with the given id (cgroupfs driver). */
+    private static void procCgroup(Path proc, long pid, String id) throws Exception {
+        Files.createDirectories(proc.resolve(Long.toString(pid)));
+        Files.writeString(proc.resolve(pid + "/cgroup"), """
+                9:name=systemd:/docker/%1$s
+                8:pids:/docker/%1$s
+                4:memory:/docker/%1$s
+                2:cpuacct:/docker/%1$s
+                1:cpu:/docker/%1$s
+                0::/docker/%1$s
+                """.formatted(id));
+    }
+
+    private static Path memoryDir(String id) {
+        return Fixtures.root("cgroup-v1").resolve("sys/fs/cgroup/memory/docker/" + id);
+    }
+
+    @Test
+    void theCgroupOfARunningInstanceIsReadOncePerPidNotEverySecond(@TempDir Path proc) throws Exception {
+        CgroupFiles files = new CgroupFiles(proc, Fixtures.cgroups("cgroup-v1").mounts());
+        procCgroup(proc, 4242, "first");
+        Instance running = Fixtures.running("u", 4242);
+        assertThat(files.resolve(running).v1().get("memory")).isEqualTo(memoryDir("first"));
+
+        // the kernel's answer changes under the same pid; past the 1 s for which a resolution used to be reused,
+        // the instance still resolves to where its pid was first found: the file is not read again
+        procCgroup(proc, 4242, "second");
+        Thread.sleep(1_100);
+
+        assertThat(files.resolve(running).v1().get("memory")).isEqualTo(memoryDir("first"));
+    }
+
+    @Test
+    void aRestartedInstanceWithANewPidIsResolvedAgain(@TempDir Path proc) throws Exception {
+        CgroupFiles files = new CgroupFiles(proc, Fixtures.cgroups("cgroup-v1").mounts());
+        procCgroup(proc, 4242, "first");
+        procCgroup(proc, 4343, "second");
+
+        assertThat(files.resolve(Fixtures.running("u", 4242)).v1().get("memory")).isEqualTo(memoryDir("first"));
+        assertThat(files.resolve(Fixtures.running("u", 4343)).v1().get("memory")).isEqualTo(memoryDir("second"));
+    }
+
+    @Test
+    void aPidReusedByAnotherInstanceIsResolvedForThatInstance(@TempDir Path proc) throws Exception {
+        // the resolution belongs to (instance, pid): another container that got the same pid number is not given
+        // the first one's cgroup, even within a second
+        CgroupFiles files = new CgroupFiles(proc, Fixtures.cgroups("cgroup-v1").mounts());
+        procCgroup(proc, 4242, "first");
+        assertThat(files.resolve(Fixtures.running("u1", 4242)).v1().get("memory")).isEqualTo(memoryDir("first"));
+
+        procCgroup(proc, 4242, "second");
+
+        assertThat(files.resolve(Fixtures.running("u2", 4242)).v1().get("memory")).isEqualTo(memoryDir("second"));
+    }
+
+    @Test
+    void aForgottenInstanceIsResolvedAgainAndNoLongerRemembered(@TempDir Path proc) throws Exception {
+        CgroupFiles files = new CgroupFiles(proc, Fixtures.cgroups("cgroup-v1").mounts());
+        procCgroup(proc, 4242, "first");
+        files.resolve(Fixtures.running("u", 4242));
+        assertThat(files.remembered()).isEqualTo(1);
+
+        files.forget("u");
+        assertThat(files.remembered()).isZero();
+        procCgroup(proc, 4242, "second");
+
+        assertThat(files.resolve(Fixtures.running("u", 4242)).v1().get("memory")).isEqualTo(memoryDir("second"));
+    }
 }

@@ -171,7 +171,9 @@ class InstanceMetricsTest {
         metrics.collect(WEB).get(1, TimeUnit.SECONDS);
 
         // WEB: a fresh cpu result and its cached filesystem one; other: only its filesystem result, still fresh
-        assertThat(metrics.cachedResults()).isEqualTo(3);
+        // (the sweep runs on the worker right after the collection has completed the scrape's future)
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(2))
+                .untilAsserted(() -> assertThat(metrics.cachedResults()).isEqualTo(3));
         MetricSnapshots otherAgain = metrics.collect(other).get(1, TimeUnit.SECONDS);
         assertThat(value(otherAgain, "cpu_metrics_cached_boolean")).isEqualTo(0.0);
         assertThat(value(otherAgain, "filesystem_metrics_cached_boolean")).isEqualTo(1.0);
@@ -397,5 +399,27 @@ class InstanceMetricsTest {
 
         assertThat(value(first.get(2, TimeUnit.SECONDS), "cpu_calls")).isEqualTo(1.0);
         assertThat(value(joined.get(2, TimeUnit.SECONDS), "cpu_calls")).isEqualTo(1.0);
+    }
+
+    @Test
+    void expiredResultsAreSweptByTheWorkerAfterACollectionNotOnTheThreadTheScrapeArrivesOn() throws Exception {
+        // the scrape arrives on the event loop: walking every instance's results there (~1 ms for 200
+        // instances) delayed one scrape a second; the worker does it once the collection's answer is rendered
+        Counting cpu = new Counting("cpu", Duration.ofSeconds(1));
+        java.util.ArrayDeque<Runnable> queued = new java.util.ArrayDeque<>();
+        InstanceMetrics m = new InstanceMetrics(List.of(cpu), queued::add, () -> now[0], Duration.ofSeconds(2));
+        Instance other = Fixtures.running("other", 2);
+        CompletableFuture<MetricSnapshots> first = m.collect(other);
+        queued.poll().run();
+        assertThat(first).isDone();
+        now[0] += Duration.ofSeconds(2).toNanos(); // other's result has expired and a sweep is due
+
+        CompletableFuture<MetricSnapshots> web = m.collect(WEB);
+
+        assertThat(m.cachedResults()).as("other's expired result and WEB's in flight").isEqualTo(2);
+        queued.poll().run(); // the worker: WEB's collection, its answer, then the sweep
+        assertThat(web).isDone();
+        assertThat(m.cachedResults()).as("only WEB's fresh result").isEqualTo(1);
+        assertThat(queued).isEmpty();
     }
 }

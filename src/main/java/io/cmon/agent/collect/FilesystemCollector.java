@@ -6,9 +6,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.file.FileStore;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -51,47 +51,19 @@ public final class FilesystemCollector implements Collector {
     private final Duration ttl;
     private final LongSupplier nanoClock;
     private final Map<String, Walk> walks = new ConcurrentHashMap<>();
-    private final Map<String, Store> stores = new ConcurrentHashMap<>();
     private CompletableFuture<Void> queue = CompletableFuture.completedFuture(null);
 
     /** The latest walk of one instance's layer: running ({@code result} incomplete) or done. */
     private record Walk(Path root, long startedNanos, CompletableFuture<Long> result) { }
-
-    /**
-     * The filesystem holding an instance's layer. Looked up once: finding it reads the whole mount table, which on a
-     * container host grows with every container, and a scrape's cost must not.
-     */
-    private record Store(Path root, FileStore store) { }
-
-    /** How a layer's filesystem is found: the JDK's, which reads the mount table ({@code /proc/mounts}). */
-    @FunctionalInterface
-    interface StoreLookup {
-        FileStore of(Path path) throws IOException;
-    }
-
-    private final StoreLookup lookup;
-    /**
-     * The filesystems found so far, by device id ({@code stat}'s {@code st_dev}). The layers of a host's containers
-     * sit on one or a few filesystems (Docker's data root), and finding one reads the whole mount table, which grows
-     * with every container: with 200 containers ~2 ms of a worker per lookup, once per instance, in its first
-     * scrape (docs/PERFORMANCE.md, "Uncached scrape, step 4"). A new instance costs a {@code stat} now. Only the
-     * filesystem is shared; its free space is read on every collection.
-     */
-    private final Map<Object, FileStore> byDevice = new ConcurrentHashMap<>();
 
     public FilesystemCollector(Executor background, Duration ttl) {
         this(background, ttl, System::nanoTime);
     }
 
     FilesystemCollector(Executor background, Duration ttl, LongSupplier nanoClock) {
-        this(background, ttl, nanoClock, Files::getFileStore);
-    }
-
-    FilesystemCollector(Executor background, Duration ttl, LongSupplier nanoClock, StoreLookup lookup) {
         this.background = background;
         this.ttl = ttl;
         this.nanoClock = nanoClock;
-        this.lookup = lookup;
     }
 
     @Override
@@ -110,35 +82,34 @@ public final class FilesystemCollector implements Collector {
             throw new IOException("no writable layer known for " + instance.uuid());
         }
         Path root = Path.of(instance.rootfs());
-        Store known = stores.get(instance.uuid());
-        if (known == null || !known.root().equals(root)) {
-            known = new Store(root, storeOf(root));
-            stores.put(instance.uuid(), known);
-        }
-        FileStore store = known.store();
         List<MetricSnapshot> out = new ArrayList<>(2);
         Long used = used(instance.uuid(), root);
         if (used != null) {
             out.add(USED.of(used));
         }
-        out.add(AVAILABLE.of(store.getUsableSpace()));
+        out.add(AVAILABLE.of(available(root)));
         return out;
     }
 
-    private FileStore storeOf(Path root) throws IOException {
-        Object device = Files.getAttribute(root, "unix:dev");
-        FileStore store = byDevice.get(device);
-        if (store == null) {
-            store = lookup.of(root);
-            byDevice.putIfAbsent(device, store);
+    /**
+     * {@code statvfs} of the layer itself ({@code f_bavail × f_frsize}, what {@link java.nio.file.FileStore} reads),
+     * through {@link java.io.File#getUsableSpace()}: a {@code FileStore} is found by reading the whole mount table
+     * first, which on a container host grows with every container (~2 ms of a worker with 200, in every instance's
+     * first scrape: docs/PERFORMANCE.md, "Uncached scrape, step 4"), and a {@code FileStore} kept for another
+     * instance's layer on the same filesystem fails once that layer is removed. {@code File} answers 0 where
+     * {@code statvfs} fails, so a 0 is checked against the layer still being there.
+     */
+    private static long available(Path root) throws IOException {
+        long bytes = root.toFile().getUsableSpace();
+        if (bytes == 0 && !Files.isDirectory(root)) {
+            throw new NoSuchFileException(root.toString(), null, "the writable layer is gone");
         }
-        return store;
+        return bytes;
     }
 
     @Override
     public void forget(String uuid) {
         walks.remove(uuid);
-        stores.remove(uuid);
     }
 
     /** The last walk's figure, starting a new walk when it is due; null while the first walk is still running. */

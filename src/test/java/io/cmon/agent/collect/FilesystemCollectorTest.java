@@ -76,23 +76,33 @@ class FilesystemCollectorTest {
     }
 
     @Test
-    void theMountTableIsSearchedOncePerFilesystemNotOncePerInstance(@TempDir Path layers) throws Exception {
-        // 200 containers' layers on Docker's one data root: finding the filesystem reads /proc/mounts, ~2 ms each
+    void theFreeSpaceIsStillReadAfterAnotherInstancesLayerOnTheSameFilesystemIsRemoved(@TempDir Path layers)
+            throws Exception {
+        // Docker's layers share its data root's filesystem; the first container's layer goes when it is removed
         Path a = Files.createDirectories(layers.resolve("a"));
         Path b = Files.createDirectories(layers.resolve("b"));
-        java.util.concurrent.atomic.AtomicInteger lookups = new java.util.concurrent.atomic.AtomicInteger();
-        var fs = new FilesystemCollector(background, Duration.ofSeconds(10), () -> now[0], path -> {
-            lookups.incrementAndGet();
-            return Files.getFileStore(path);
-        });
+        var fs = new FilesystemCollector(background, Duration.ofSeconds(10), () -> now[0]);
         var first = new Instance("u1", "a", null, null, "docker", List.of(), "running", 1, null, a.toString(), "t");
         var second = new Instance("u2", "b", null, null, "docker", List.of(), "running", 1, null, b.toString(), "t");
+        fs.collect(first);
+        fs.collect(second);
 
-        Double availableA = value(fs.collect(first), "fs_available");
-        Double availableB = value(fs.collect(second), "fs_available");
+        fs.forget("u1");
+        Files.delete(a);
+        Double available = value(fs.collect(second), "fs_available");
 
-        assertThat(lookups).hasValue(1);
-        assertThat(availableA).isPositive();
-        assertThat(availableB).isPositive();
+        assertThat(available).isEqualTo((double) Files.getFileStore(b).getUsableSpace(),
+                org.assertj.core.data.Offset.offset(64.0 * 1024 * 1024));
+    }
+
+    @Test
+    void aLayerThatIsGoneIsUnavailableNotReportedAsFull(@TempDir Path layers) throws Exception {
+        Path gone = Files.createDirectories(layers.resolve("gone"));
+        var fs = new FilesystemCollector(background, Duration.ofSeconds(10), () -> now[0]);
+        fs.collect(withRootfs(gone));
+        Files.delete(gone);
+
+        assertThatThrownBy(() -> fs.collect(withRootfs(gone))).isInstanceOf(java.nio.file.NoSuchFileException.class)
+                .hasMessageContaining("the writable layer is gone");
     }
 }

@@ -210,10 +210,10 @@ public final class InstanceMetrics {
     /**
      * Drops the results whose TTL has passed, at most once per {@link #SWEEP_EVERY_NANOS}, on the worker of the first
      * collection that finishes after it is due, once that collection's scrape has its answer (the event loop, where
-     * scrapes arrive, never walks the map). An expired result is never served again (the next scrape of its instance collects anew), but kept in
-     * the map it stayed reachable until then: with Prometheus scraping each of 200 instances every 15 s, that was
-     * all 200 instances' last results, ~20-30 KB each, promoted to the old generation and counted in its live set
-     * (the heap, and so the RSS, follows the live set). Dropped, only the last second's scrapes' results are live.
+     * scrapes arrive, never walks the map). An expired result is never served again (the next scrape of its
+     * instance collects anew), but kept in the map it stayed reachable until then: with Prometheus scraping each of
+     * 200 instances every 15 s, that was all 200 instances' last results, ~20-30 KB each, promoted to the old
+     * generation and counted in its live set (the heap, and so the RSS, follows the live set). Dropped, only the last second's scrapes' results are live.
      * A conditional remove: a slot a concurrent scrape has just replaced stays.
      */
     private void sweepIfDue(long now) {

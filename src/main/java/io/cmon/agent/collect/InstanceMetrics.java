@@ -213,7 +213,8 @@ public final class InstanceMetrics {
      * scrapes arrive, never walks the map). An expired result is never served again (the next scrape of its
      * instance collects anew), but kept in the map it stayed reachable until then: with Prometheus scraping each of
      * 200 instances every 15 s, that was all 200 instances' last results, ~20-30 KB each, promoted to the old
-     * generation and counted in its live set (the heap, and so the RSS, follows the live set). Dropped, only the last second's scrapes' results are live.
+     * generation and counted in its live set (the heap, and so the RSS, follows the live set).
+     * Dropped, only the last second's scrapes' results are live.
      * A conditional remove: a slot a concurrent scrape has just replaced stays.
      */
     private void sweepIfDue(long now) {
